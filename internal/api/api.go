@@ -1,0 +1,214 @@
+// Package api speaks the AWS KMS wire protocol, AWS JSON 1.1: POST / with
+// X-Amz-Target "TrentService.<Operation>", JSON bodies with base64 blobs,
+// and errors as {"__type": ..., "message": ...}. It authenticates each
+// request with SigV4, decodes it, calls the service core, and encodes the
+// result. It holds no domain logic.
+//
+// Protocol: https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/openkms/openkms/internal/auth/sigv4"
+	"github.com/openkms/openkms/internal/kms"
+	"github.com/openkms/openkms/internal/kmserr"
+)
+
+// MaxBodyBytes bounds a request body. The largest valid KMS request (a
+// 32 KiB key policy, JSON-escaped) fits well inside it.
+const MaxBodyBytes = 256 << 10
+
+const (
+	targetPrefix = "TrentService."
+	contentType  = "application/x-amz-json-1.1"
+)
+
+// Config wires a Handler.
+type Config struct {
+	Service  *kms.Service
+	Verifier *sigv4.Verifier
+	// Regions, if not empty, is the set of regions served; requests signed
+	// for any other region are refused.
+	Regions []string
+	Logger  *slog.Logger
+}
+
+// Handler serves the KMS API. It is safe for concurrent use.
+type Handler struct {
+	svc      *kms.Service
+	verifier *sigv4.Verifier
+	regions  map[string]bool
+	log      *slog.Logger
+	routes   map[string]route
+}
+
+// route is one operation: its name and the function that decodes the body,
+// calls the service and returns the response value to encode.
+type route struct {
+	name   string
+	handle func(ctx context.Context, c kms.Caller, body []byte) (any, error)
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	h := &Handler{svc: cfg.Service, verifier: cfg.Verifier, log: cfg.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Regions) > 0 {
+		h.regions = make(map[string]bool, len(cfg.Regions))
+		for _, r := range cfg.Regions {
+			h.regions[r] = true
+		}
+	}
+	h.routes = make(map[string]route)
+	for _, r := range h.routeTable() {
+		h.routes[r.name] = r
+	}
+	return h
+}
+
+// Operations returns the names of the operations served, for docs and tests.
+func (h *Handler) Operations() []string {
+	out := make([]string, 0, len(h.routes))
+	for name := range h.routes {
+		out = append(out, name)
+	}
+	return out
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	opName, err := h.serve(w, r)
+	status, errCode := http.StatusOK, ""
+	if err != nil {
+		if e := kmserr.As(err); e.Server {
+			h.log.Error("request failed", "operation", opName, "requestId", reqID, "error", err)
+		}
+		status, errCode = writeError(w, err)
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
+		slog.String("requestId", reqID), slog.String("operation", opName),
+		slog.Int("status", status), slog.String("error", errCode),
+		slog.Duration("duration", time.Since(start)))
+}
+
+// serve handles one request. It writes the response on success and returns
+// the error to write otherwise.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (op string, err error) {
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return "", (&kmserr.Error{Code: kmserr.UnknownOperation, Status: http.StatusNotFound,
+			Message: "The requested operation is not available at " + r.Method + " " + r.URL.Path})
+	}
+	target := r.Header.Get("X-Amz-Target")
+	if target == "" {
+		// Pre-signed requests carry their headers in the query string.
+		target = r.URL.Query().Get("X-Amz-Target")
+	}
+	name, ok := strings.CutPrefix(target, targetPrefix)
+	rt, known := h.routes[name]
+	if !ok || !known {
+		return name, (kmserr.New(kmserr.UnknownOperation, "Unknown operation %q", truncate(target, 128)))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return name, (&kmserr.Error{Code: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge,
+				Message: fmt.Sprintf("Request body is larger than %d bytes", MaxBodyBytes)})
+		}
+		return name, (kmserr.New(kmserr.SerializationException, "Could not read the request body"))
+	}
+	auth, err := h.verifier.Verify(r, body)
+	if err != nil {
+		return name, (err)
+	}
+	if h.regions != nil && !h.regions[auth.Region] {
+		return name, (kmserr.New(kmserr.UnrecognizedClient, "The region %s is not served by this endpoint.", truncate(auth.Region, 64)))
+	}
+	caller := kms.Caller{Principal: auth.Principal, Region: auth.Region}
+	out, err := rt.handle(r.Context(), caller, body)
+	if err != nil {
+		return name, err
+	}
+	buf, err := json.Marshal(out)
+	if err != nil {
+		return name, kmserr.Internal(err)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf)
+	return name, nil
+}
+
+// decode parses a request body into v. An empty body is an empty object.
+// Unknown fields are ignored (newer SDKs may send fields this server does
+// not know); wrong types are a SerializationException.
+func decode(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return kmserr.New(kmserr.SerializationException, "Value of field '%s' has the wrong type: expected %s", truncate(typeErr.Field, 128), typeErr.Type)
+		}
+		if strings.Contains(err.Error(), "base64") {
+			return kmserr.New(kmserr.SerializationException, "A blob field is not valid base64")
+		}
+		return kmserr.New(kmserr.SerializationException, "Request body is not valid JSON")
+	}
+	return nil
+}
+
+// writeError writes err as an AWS JSON 1.1 error response and returns the
+// status and code for the request log.
+func writeError(w http.ResponseWriter, err error) (int, string) {
+	e := kmserr.As(err)
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+		if e.Server {
+			status = http.StatusInternalServerError
+		}
+	}
+	buf, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message,omitempty"`
+	}{string(e.Code), e.Message})
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("x-amzn-ErrorType", string(e.Code))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf)
+	return status, string(e.Code)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

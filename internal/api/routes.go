@@ -1,0 +1,50 @@
+package api
+
+import (
+	"context"
+
+	"github.com/openkms/openkms/internal/kms"
+)
+
+// op builds a route from a typed handler: decode the request into In, call
+// the handler, return its response for encoding.
+func op[In any, Out any](name string, f func(ctx context.Context, c kms.Caller, in *In) (Out, error)) route {
+	return route{name: name, handle: func(ctx context.Context, c kms.Caller, body []byte) (any, error) {
+		in := new(In)
+		if err := decode(body, in); err != nil {
+			return nil, err
+		}
+		return f(ctx, c, in)
+	}}
+}
+
+// routeTable is every operation served, in the order of the AWS KMS API
+// reference's operation list.
+func (h *Handler) routeTable() []route {
+	return []route{
+		op("CancelKeyDeletion", h.cancelKeyDeletion),
+		op("CreateAlias", h.createAlias),
+		op("CreateKey", h.createKey),
+		op("Decrypt", h.decrypt),
+		op("DeleteAlias", h.deleteAlias),
+		op("DescribeKey", h.describeKey),
+		op("DisableKey", h.disableKey),
+		op("EnableKey", h.enableKey),
+		op("Encrypt", h.encrypt),
+		op("GenerateDataKey", h.generateDataKey),
+		op("GenerateDataKeyWithoutPlaintext", h.generateDataKeyWithoutPlaintext),
+		op("GenerateRandom", h.generateRandom),
+		op("GetKeyPolicy", h.getKeyPolicy),
+		op("ListAliases", h.listAliases),
+		op("ListKeyPolicies", h.listKeyPolicies),
+		op("ListKeys", h.listKeys),
+		op("ListResourceTags", h.listResourceTags),
+		op("PutKeyPolicy", h.putKeyPolicy),
+		op("ReEncrypt", h.reEncrypt),
+		op("ScheduleKeyDeletion", h.scheduleKeyDeletion),
+		op("TagResource", h.tagResource),
+		op("UntagResource", h.untagResource),
+		op("UpdateAlias", h.updateAlias),
+		op("UpdateKeyDescription", h.updateKeyDescription),
+	}
+}

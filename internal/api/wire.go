@@ -1,0 +1,255 @@
+package api
+
+import (
+	"strconv"
+	"time"
+)
+
+// This file holds the AWS KMS wire types: the JSON shapes of requests and
+// responses, field for field as the AWS KMS API reference names them. They
+// exist only at the edge; the service core has its own types.
+
+// epochTime is a timestamp on the wire: seconds since the epoch as a JSON
+// number with millisecond precision, as AWS JSON 1.1 encodes timestamps.
+type epochTime time.Time
+
+func (t epochTime) MarshalJSON() ([]byte, error) {
+	ms := time.Time(t).UnixMilli()
+	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
+}
+
+func epoch(t time.Time) *epochTime {
+	if t.IsZero() {
+		return nil
+	}
+	e := epochTime(t)
+	return &e
+}
+
+type tag struct {
+	TagKey   string `json:"TagKey"`
+	TagValue string `json:"TagValue"`
+}
+
+type keyMetadata struct {
+	AWSAccountID           string     `json:"AWSAccountId"`
+	KeyID                  string     `json:"KeyId"`
+	Arn                    string     `json:"Arn"`
+	CreationDate           *epochTime `json:"CreationDate,omitempty"`
+	Enabled                bool       `json:"Enabled"`
+	Description            string     `json:"Description"`
+	KeyUsage               string     `json:"KeyUsage"`
+	KeyState               string     `json:"KeyState"`
+	DeletionDate           *epochTime `json:"DeletionDate,omitempty"`
+	PendingDeletionWindow  int        `json:"PendingDeletionWindowInDays,omitempty"`
+	Origin                 string     `json:"Origin"`
+	KeyManager             string     `json:"KeyManager"`
+	CustomerMasterKeySpec  string     `json:"CustomerMasterKeySpec"`
+	KeySpec                string     `json:"KeySpec"`
+	EncryptionAlgorithms   []string   `json:"EncryptionAlgorithms,omitempty"`
+	MultiRegion            bool       `json:"MultiRegion"`
+	CurrentKeyMaterialID   string     `json:"CurrentKeyMaterialId,omitempty"`
+	ExpirationModel        string     `json:"ExpirationModel,omitempty"`
+	CustomKeyStoreID       string     `json:"CustomKeyStoreId,omitempty"`
+	CloudHsmClusterID      string     `json:"CloudHsmClusterId,omitempty"`
+	SigningAlgorithms      []string   `json:"SigningAlgorithms,omitempty"`
+	MacAlgorithms          []string   `json:"MacAlgorithms,omitempty"`
+	KeyAgreementAlgorithms []string   `json:"KeyAgreementAlgorithms,omitempty"`
+	ValidTo                *epochTime `json:"ValidTo,omitempty"`
+}
+
+type createKeyRequest struct {
+	Policy                         *string `json:"Policy"`
+	Description                    *string `json:"Description"`
+	KeyUsage                       string  `json:"KeyUsage"`
+	CustomerMasterKeySpec          string  `json:"CustomerMasterKeySpec"`
+	KeySpec                        string  `json:"KeySpec"`
+	Origin                         string  `json:"Origin"`
+	CustomKeyStoreID               string  `json:"CustomKeyStoreId"`
+	BypassPolicyLockoutSafetyCheck bool    `json:"BypassPolicyLockoutSafetyCheck"`
+	Tags                           []tag   `json:"Tags"`
+	MultiRegion                    bool    `json:"MultiRegion"`
+	XksKeyID                       string  `json:"XksKeyId"`
+}
+
+type keyMetadataResponse struct {
+	KeyMetadata keyMetadata `json:"KeyMetadata"`
+}
+
+type keyIDRequest struct {
+	KeyID       string   `json:"KeyId"`
+	GrantTokens []string `json:"GrantTokens"`
+}
+
+type listRequest struct {
+	KeyID  string `json:"KeyId"`
+	Limit  *int   `json:"Limit"`
+	Marker string `json:"Marker"`
+}
+
+type keyListEntry struct {
+	KeyID  string `json:"KeyId"`
+	KeyArn string `json:"KeyArn"`
+}
+
+type listKeysResponse struct {
+	Keys       []keyListEntry `json:"Keys"`
+	NextMarker string         `json:"NextMarker,omitempty"`
+	Truncated  bool           `json:"Truncated"`
+}
+
+type updateKeyDescriptionRequest struct {
+	KeyID       string  `json:"KeyId"`
+	Description *string `json:"Description"`
+}
+
+type scheduleKeyDeletionRequest struct {
+	KeyID               string `json:"KeyId"`
+	PendingWindowInDays *int   `json:"PendingWindowInDays"`
+}
+
+type scheduleKeyDeletionResponse struct {
+	KeyID               string     `json:"KeyId"`
+	DeletionDate        *epochTime `json:"DeletionDate,omitempty"`
+	KeyState            string     `json:"KeyState"`
+	PendingWindowInDays int        `json:"PendingWindowInDays"`
+}
+
+type keyIDResponse struct {
+	KeyID string `json:"KeyId"`
+}
+
+type aliasRequest struct {
+	AliasName   string `json:"AliasName"`
+	TargetKeyID string `json:"TargetKeyId"`
+}
+
+type aliasListEntry struct {
+	AliasName       string     `json:"AliasName"`
+	AliasArn        string     `json:"AliasArn"`
+	TargetKeyID     string     `json:"TargetKeyId,omitempty"`
+	CreationDate    *epochTime `json:"CreationDate,omitempty"`
+	LastUpdatedDate *epochTime `json:"LastUpdatedDate,omitempty"`
+}
+
+type listAliasesResponse struct {
+	Aliases    []aliasListEntry `json:"Aliases"`
+	NextMarker string           `json:"NextMarker,omitempty"`
+	Truncated  bool             `json:"Truncated"`
+}
+
+type tagResourceRequest struct {
+	KeyID string `json:"KeyId"`
+	Tags  []tag  `json:"Tags"`
+}
+
+type untagResourceRequest struct {
+	KeyID   string   `json:"KeyId"`
+	TagKeys []string `json:"TagKeys"`
+}
+
+type listResourceTagsResponse struct {
+	Tags       []tag  `json:"Tags"`
+	NextMarker string `json:"NextMarker,omitempty"`
+	Truncated  bool   `json:"Truncated"`
+}
+
+type encryptRequest struct {
+	KeyID               string            `json:"KeyId"`
+	Plaintext           []byte            `json:"Plaintext"`
+	EncryptionContext   map[string]string `json:"EncryptionContext"`
+	GrantTokens         []string          `json:"GrantTokens"`
+	EncryptionAlgorithm string            `json:"EncryptionAlgorithm"`
+	DryRun              bool              `json:"DryRun"`
+}
+
+type encryptResponse struct {
+	CiphertextBlob      []byte `json:"CiphertextBlob"`
+	KeyID               string `json:"KeyId"`
+	EncryptionAlgorithm string `json:"EncryptionAlgorithm"`
+}
+
+type decryptRequest struct {
+	CiphertextBlob      []byte            `json:"CiphertextBlob"`
+	EncryptionContext   map[string]string `json:"EncryptionContext"`
+	GrantTokens         []string          `json:"GrantTokens"`
+	KeyID               string            `json:"KeyId"`
+	EncryptionAlgorithm string            `json:"EncryptionAlgorithm"`
+	Recipient           *struct{}         `json:"Recipient"`
+	DryRun              bool              `json:"DryRun"`
+}
+
+type decryptResponse struct {
+	KeyID               string `json:"KeyId"`
+	Plaintext           []byte `json:"Plaintext"`
+	EncryptionAlgorithm string `json:"EncryptionAlgorithm"`
+	KeyMaterialID       string `json:"KeyMaterialId,omitempty"`
+}
+
+type reEncryptRequest struct {
+	CiphertextBlob                 []byte            `json:"CiphertextBlob"`
+	SourceEncryptionContext        map[string]string `json:"SourceEncryptionContext"`
+	SourceKeyID                    string            `json:"SourceKeyId"`
+	DestinationKeyID               string            `json:"DestinationKeyId"`
+	DestinationEncryptionContext   map[string]string `json:"DestinationEncryptionContext"`
+	SourceEncryptionAlgorithm      string            `json:"SourceEncryptionAlgorithm"`
+	DestinationEncryptionAlgorithm string            `json:"DestinationEncryptionAlgorithm"`
+	GrantTokens                    []string          `json:"GrantTokens"`
+	DryRun                         bool              `json:"DryRun"`
+}
+
+type reEncryptResponse struct {
+	CiphertextBlob                 []byte `json:"CiphertextBlob"`
+	SourceKeyID                    string `json:"SourceKeyId"`
+	KeyID                          string `json:"KeyId"`
+	SourceEncryptionAlgorithm      string `json:"SourceEncryptionAlgorithm"`
+	DestinationEncryptionAlgorithm string `json:"DestinationEncryptionAlgorithm"`
+	SourceKeyMaterialID            string `json:"SourceKeyMaterialId,omitempty"`
+	DestinationKeyMaterialID       string `json:"DestinationKeyMaterialId,omitempty"`
+}
+
+type generateDataKeyRequest struct {
+	KeyID             string            `json:"KeyId"`
+	EncryptionContext map[string]string `json:"EncryptionContext"`
+	NumberOfBytes     *int              `json:"NumberOfBytes"`
+	KeySpec           string            `json:"KeySpec"`
+	GrantTokens       []string          `json:"GrantTokens"`
+	Recipient         *struct{}         `json:"Recipient"`
+	DryRun            bool              `json:"DryRun"`
+}
+
+type generateDataKeyResponse struct {
+	CiphertextBlob []byte `json:"CiphertextBlob"`
+	Plaintext      []byte `json:"Plaintext,omitempty"`
+	KeyID          string `json:"KeyId"`
+	KeyMaterialID  string `json:"KeyMaterialId,omitempty"`
+}
+
+type generateRandomRequest struct {
+	NumberOfBytes    *int      `json:"NumberOfBytes"`
+	CustomKeyStoreID string    `json:"CustomKeyStoreId"`
+	Recipient        *struct{} `json:"Recipient"`
+}
+
+type generateRandomResponse struct {
+	Plaintext []byte `json:"Plaintext"`
+}
+
+type keyPolicyRequest struct {
+	KeyID                          string  `json:"KeyId"`
+	PolicyName                     *string `json:"PolicyName"`
+	Policy                         *string `json:"Policy"`
+	BypassPolicyLockoutSafetyCheck bool    `json:"BypassPolicyLockoutSafetyCheck"`
+}
+
+type getKeyPolicyResponse struct {
+	Policy     string `json:"Policy"`
+	PolicyName string `json:"PolicyName"`
+}
+
+type listKeyPoliciesResponse struct {
+	PolicyNames []string `json:"PolicyNames"`
+	Truncated   bool     `json:"Truncated"`
+}
+
+type empty struct{}

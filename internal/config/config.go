@@ -1,0 +1,229 @@
+// Package config describes how an OpenKMS server is configured: the
+// settings, their defaults, and how they are read from a config file and
+// from environment variables. Command-line flags are bound in package main;
+// precedence is flags, then environment, then file, then defaults.
+//
+// The file format is JSON, decoded strictly: an unknown key is an error
+// that names it.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Server is the server's configuration.
+type Server struct {
+	// Listen is the TCP address to serve on.
+	Listen string `json:"listen"`
+	// TLSCert and TLSKey are PEM files; both or neither.
+	TLSCert string `json:"tls_cert"`
+	TLSKey  string `json:"tls_key"`
+	// DataDir holds the embedded store, the root key file and the
+	// bootstrap credentials file.
+	DataDir string `json:"data_dir"`
+	// AccountID is the account created on first start.
+	AccountID string `json:"account_id"`
+	// BootstrapAccessKeyID and BootstrapSecretAccessKey pin the first
+	// account's root credentials; generated when empty.
+	BootstrapAccessKeyID     string `json:"bootstrap_access_key_id"`
+	BootstrapSecretAccessKey string `json:"bootstrap_secret_access_key"`
+	// Regions limits the regions served; empty serves every region.
+	Regions []string `json:"regions"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level"`
+	// LogFormat is text or json.
+	LogFormat string `json:"log_format"`
+	// DeletionInterval is how often keys past their deletion date are
+	// deleted (a Go duration, e.g. "1m").
+	DeletionInterval Duration `json:"deletion_interval"`
+	// MaxClockSkew bounds the difference between X-Amz-Date and the
+	// server's clock.
+	MaxClockSkew Duration `json:"max_clock_skew"`
+}
+
+// Defaults returns the default configuration.
+func Defaults() Server {
+	return Server{
+		Listen:           "127.0.0.1:8080",
+		DataDir:          "./openkms-data",
+		AccountID:        "000000000000",
+		LogLevel:         "info",
+		LogFormat:        "text",
+		DeletionInterval: Duration(time.Minute),
+		MaxClockSkew:     Duration(15 * time.Minute),
+	}
+}
+
+// Duration is a time.Duration written as a Go duration string in JSON.
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("must be a duration string such as \"1m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// LoadFile reads a JSON config file over cfg. Unknown keys are errors.
+func LoadFile(path string, cfg *Server) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return fmt.Errorf("%s: field %q: wrong type, want %s", path, typeErr.Field, typeErr.Type)
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%s: unexpected data after the JSON object", path)
+	}
+	return nil
+}
+
+// EnvVars maps each environment variable to the setting it sets.
+var EnvVars = []struct {
+	Name, Field, Help string
+}{
+	{"OPENKMS_LISTEN", "listen", "address to listen on"},
+	{"OPENKMS_TLS_CERT", "tls_cert", "TLS certificate (PEM)"},
+	{"OPENKMS_TLS_KEY", "tls_key", "TLS private key (PEM)"},
+	{"OPENKMS_DATA_DIR", "data_dir", "data directory"},
+	{"OPENKMS_ACCOUNT_ID", "account_id", "account created on first start"},
+	{"OPENKMS_BOOTSTRAP_ACCESS_KEY_ID", "bootstrap_access_key_id", "bootstrap access key id"},
+	{"OPENKMS_BOOTSTRAP_SECRET_ACCESS_KEY", "bootstrap_secret_access_key", "bootstrap secret access key"},
+	{"OPENKMS_REGIONS", "regions", "comma-separated regions to serve (default: all)"},
+	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
+	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},
+	{"OPENKMS_DELETION_INTERVAL", "deletion_interval", "how often due key deletions run"},
+	{"OPENKMS_MAX_CLOCK_SKEW", "max_clock_skew", "allowed request clock skew"},
+}
+
+// LoadEnv applies the OPENKMS_* environment variables over cfg, using
+// lookup (os.LookupEnv in production).
+func LoadEnv(cfg *Server, lookup func(string) (string, bool)) error {
+	for _, v := range EnvVars {
+		val, ok := lookup(v.Name)
+		if !ok {
+			continue
+		}
+		if err := cfg.Set(v.Field, val); err != nil {
+			return fmt.Errorf("%s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+// Set sets one setting by its file key from a string value.
+func (c *Server) Set(field, val string) error {
+	switch field {
+	case "listen":
+		c.Listen = val
+	case "tls_cert":
+		c.TLSCert = val
+	case "tls_key":
+		c.TLSKey = val
+	case "data_dir":
+		c.DataDir = val
+	case "account_id":
+		c.AccountID = val
+	case "bootstrap_access_key_id":
+		c.BootstrapAccessKeyID = val
+	case "bootstrap_secret_access_key":
+		c.BootstrapSecretAccessKey = val
+	case "regions":
+		c.Regions = nil
+		for _, r := range strings.Split(val, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				c.Regions = append(c.Regions, r)
+			}
+		}
+	case "log_level":
+		c.LogLevel = val
+	case "log_format":
+		c.LogFormat = val
+	case "deletion_interval", "max_clock_skew":
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return err
+		}
+		if field == "deletion_interval" {
+			c.DeletionInterval = Duration(d)
+		} else {
+			c.MaxClockSkew = Duration(d)
+		}
+	default:
+		return fmt.Errorf("unknown setting %q", field)
+	}
+	return nil
+}
+
+// Validate checks the configuration as a whole.
+func (c *Server) Validate() error {
+	if c.Listen == "" {
+		return errors.New("listen: must not be empty")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("tls_cert and tls_key must be given together")
+	}
+	if c.DataDir == "" {
+		return errors.New("data_dir: must not be empty")
+	}
+	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+		return fmt.Errorf("account_id: %q is not a 12-digit account id", c.AccountID)
+	}
+	if (c.BootstrapAccessKeyID == "") != (c.BootstrapSecretAccessKey == "") {
+		return errors.New("bootstrap_access_key_id and bootstrap_secret_access_key must be given together")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log_format: %q is not one of text, json", c.LogFormat)
+	}
+	if c.DeletionInterval <= 0 {
+		return errors.New("deletion_interval: must be positive")
+	}
+	if c.MaxClockSkew <= 0 {
+		return errors.New("max_clock_skew: must be positive")
+	}
+	return nil
+}
+
+// String is never used to print secrets: the bootstrap secret is redacted.
+func (c Server) String() string {
+	c.BootstrapSecretAccessKey = redact(c.BootstrapSecretAccessKey)
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}

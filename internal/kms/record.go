@@ -1,0 +1,340 @@
+package kms
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/openkms/openkms/internal/arn"
+	"github.com/openkms/openkms/internal/kmserr"
+	"github.com/openkms/openkms/internal/storage"
+)
+
+// Storage layout (all keys are strings; "/" separates levels):
+//
+//	k/<region>/<account>/<key-id>        keyRecord (JSON)
+//	a/<region>/<account>/<alias-name>    aliasRecord (JSON); name without "alias/"
+//	d/<unix-seconds, 20 digits>/<region>/<account>/<key-id>
+//	                                     deletion schedule index (empty value)
+const (
+	prefixKey      = "k/"
+	prefixAlias    = "a/"
+	prefixDeletion = "d/"
+)
+
+func keyStorageKey(region, account, keyID string) string {
+	return prefixKey + region + "/" + account + "/" + keyID
+}
+
+func aliasStorageKey(region, account, name string) string {
+	return prefixAlias + region + "/" + account + "/" + strings.TrimPrefix(name, "alias/")
+}
+
+func deletionStorageKey(at time.Time, region, account, keyID string) string {
+	return fmt.Sprintf("%s%020d/%s/%s/%s", prefixDeletion, at.Unix(), region, account, keyID)
+}
+
+// keyRecord is a key as stored. Key material is sealed under the root key
+// with the key ARN and material version bound as associated data.
+type keyRecord struct {
+	KeyID               string            `json:"id"`
+	Account             string            `json:"account"`
+	Region              string            `json:"region"`
+	CreationDate        time.Time         `json:"created"`
+	Description         string            `json:"description,omitempty"`
+	State               string            `json:"state"`
+	KeySpec             string            `json:"spec"`
+	KeyUsage            string            `json:"usage"`
+	Origin              string            `json:"origin"`
+	Policy              string            `json:"policy"`
+	Tags                []Tag             `json:"tags,omitempty"`
+	DeletionDate        time.Time         `json:"deletionDate,omitzero"`
+	PendingWindowInDays int               `json:"pendingWindow,omitempty"`
+	CurrentVersion      uint32            `json:"currentVersion"`
+	Materials           []materialRecord  `json:"materials"`
+	Extra               map[string]string `json:"extra,omitempty"`
+}
+
+// materialRecord is one generation of backing key material.
+type materialRecord struct {
+	Version uint32    `json:"version"`
+	Created time.Time `json:"created"`
+	// Sealed is the 32-byte AES key sealed under the root key.
+	Sealed []byte `json:"sealed"`
+}
+
+func (k *keyRecord) arn() string { return arn.Key(k.Region, k.Account, k.KeyID) }
+
+func (k *keyRecord) state() KeyState {
+	st, err := ParseKeyState(k.State)
+	if err != nil {
+		return KeyStateUnknown
+	}
+	return st
+}
+
+func (k *keyRecord) material(version uint32) (*materialRecord, bool) {
+	for i := range k.Materials {
+		if k.Materials[i].Version == version {
+			return &k.Materials[i], true
+		}
+	}
+	return nil, false
+}
+
+// materialID is the KeyMaterialId AWS reports: a 64-character hex string
+// that names one generation of a key's material without revealing it.
+func materialID(keyARN string, version uint32) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "openkms:key-material-id:v1:%s:%d", keyARN, version))
+	return hex.EncodeToString(h[:])
+}
+
+// materialAAD is the associated data that binds sealed material to its key
+// and version.
+func materialAAD(keyARN string, version uint32) []byte {
+	return fmt.Appendf(nil, "openkms:key-material:v1:%s:%d", keyARN, version)
+}
+
+func (k *keyRecord) metadata() KeyMetadata {
+	st := k.state()
+	spec, _ := ParseKeySpec(k.KeySpec)
+	usage, _ := ParseKeyUsage(k.KeyUsage)
+	origin, _ := ParseOrigin(k.Origin)
+	md := KeyMetadata{
+		AccountID:           k.Account,
+		KeyID:               k.KeyID,
+		ARN:                 k.arn(),
+		CreationDate:        k.CreationDate,
+		Enabled:             st == KeyStateEnabled,
+		Description:         k.Description,
+		KeyUsage:            usage,
+		KeyState:            st,
+		Origin:              origin,
+		KeyManager:          "CUSTOMER",
+		KeySpec:             spec,
+		EncryptionAlgorithm: []string{EncryptionAlgorithmSymmetricDefault},
+	}
+	if st == KeyStatePendingDeletion {
+		md.DeletionDate = k.DeletionDate
+		md.PendingWindowInDays = k.PendingWindowInDays
+	}
+	if len(k.Materials) > 0 {
+		md.CurrentKeyMaterialID = materialID(k.arn(), k.CurrentVersion)
+	}
+	return md
+}
+
+func getKeyRecord(r storage.Reader, region, account, keyID string) (*keyRecord, error) {
+	b, err := r.Get(keyStorageKey(region, account, keyID))
+	if err != nil {
+		return nil, err
+	}
+	var k keyRecord
+	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, fmt.Errorf("kms: decoding key record %s: %w", keyID, err)
+	}
+	return &k, nil
+}
+
+func putKeyRecord(w storage.Writer, k *keyRecord) error {
+	b, err := json.Marshal(k)
+	if err != nil {
+		return err
+	}
+	return w.Put(keyStorageKey(k.Region, k.Account, k.KeyID), b)
+}
+
+// aliasRecord is an alias as stored.
+type aliasRecord struct {
+	TargetKeyID string    `json:"target"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+}
+
+func getAliasRecord(r storage.Reader, region, account, name string) (*aliasRecord, error) {
+	b, err := r.Get(aliasStorageKey(region, account, name))
+	if err != nil {
+		return nil, err
+	}
+	var a aliasRecord
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("kms: decoding alias record %s: %w", name, err)
+	}
+	return &a, nil
+}
+
+func putAliasRecord(w storage.Writer, region, account, name string, a *aliasRecord) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return w.Put(aliasStorageKey(region, account, name), b)
+}
+
+// isKeyID reports whether s has the form of a KMS key id (a lowercase
+// UUID), or a multi-Region key id ("mrk-" and 32 hex digits).
+func isKeyID(s string) bool {
+	if strings.HasPrefix(s, "mrk-") {
+		return len(s) == 36 && isHex(s[4:])
+	}
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if !isHexByte(s[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHexByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHexByte(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+
+// keyRef says how a KeyId parameter may name a key.
+type keyRef int
+
+const (
+	keyOnly       keyRef = iota // key id or key ARN
+	keyOrAlias                  // also alias name or alias ARN
+	maxKeyIDParam = 2048
+)
+
+// resolveKey finds the key that a KeyId parameter names, as AWS resolves
+// it: a key id or alias name in the caller's account and region, or a key or
+// alias ARN.
+func resolveKey(r storage.Reader, c Caller, field, id string, ref keyRef) (*keyRecord, error) {
+	if id == "" {
+		return nil, required(field)
+	}
+	if err := lengthBetween(field, id, 1, maxKeyIDParam); err != nil {
+		return nil, err
+	}
+	region, account, name := c.Region, c.Principal.Account, id
+	if strings.HasPrefix(id, "arn:") {
+		a, err := arn.Parse(id)
+		if err != nil {
+			return nil, invalidKeyID(id, ref)
+		}
+		if a.Region != c.Region {
+			return nil, kmserr.New(kmserr.NotFound, "Invalid arn %s", a.Region)
+		}
+		region, account, name = a.Region, a.Account, a.Resource
+		if a.IsKey() {
+			name = a.KeyID()
+		}
+	}
+	if strings.HasPrefix(name, "alias/") {
+		if ref != keyOrAlias {
+			return nil, invalidKeyID(id, ref)
+		}
+		if err := checkAccount(c, account, arn.Alias(region, account, name)); err != nil {
+			return nil, err
+		}
+		al, err := getAliasRecord(r, region, account, name)
+		if errors.Is(err, storage.ErrNotFound) || err == nil && al.TargetKeyID == "" {
+			return nil, aliasNotFound(arn.Alias(region, account, name))
+		}
+		if err != nil {
+			return nil, err
+		}
+		name = al.TargetKeyID
+	} else if !isKeyID(name) {
+		return nil, invalidKeyID(id, ref)
+	}
+	if err := checkAccount(c, account, arn.Key(region, account, name)); err != nil {
+		return nil, err
+	}
+	k, err := getKeyRecord(r, region, account, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, notFoundKey(arn.Key(region, account, name))
+	}
+	return k, err
+}
+
+// checkAccount enforces account isolation: until key policies are
+// evaluated, only principals of the key's own account may use it.
+func checkAccount(c Caller, account, resourceARN string) error {
+	if account == c.Principal.Account {
+		return nil
+	}
+	return kmserr.New(kmserr.AccessDenied,
+		"User: %s is not authorized to perform this operation on resource: %s because no resource-based policy allows it",
+		c.Principal.ARN, resourceARN)
+}
+
+// loadKey resolves a key in its own read transaction.
+func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref keyRef) (*keyRecord, error) {
+	var k *keyRecord
+	err := s.view(ctx, func(r storage.Reader) error {
+		var err error
+		k, err = resolveKey(r, c, field, id, ref)
+		return err
+	})
+	return k, err
+}
+
+// mutateKey resolves a key and applies fn to it in one read-write
+// transaction, storing the record if fn returns nil.
+func (s *Service) mutateKey(ctx context.Context, c Caller, id string, fn func(w storage.Writer, k *keyRecord) error) (*keyRecord, error) {
+	var k *keyRecord
+	err := s.update(ctx, func(w storage.Writer) error {
+		var err error
+		k, err = resolveKey(w, c, "keyId", id, keyOnly)
+		if err != nil {
+			return err
+		}
+		if err := fn(w, k); err != nil {
+			return err
+		}
+		return putKeyRecord(w, k)
+	})
+	return k, err
+}
+
+// stateError is the error an operation gets when the key's state does not
+// allow it, following the key state table.
+func stateError(k *keyRecord) error {
+	switch k.state() {
+	case KeyStateDisabled:
+		return kmserr.New(kmserr.Disabled, "%s is disabled.", k.arn())
+	case KeyStatePendingDeletion:
+		return kmserr.New(kmserr.KMSInvalidState, "%s is pending deletion.", k.arn())
+	case KeyStatePendingImport:
+		return kmserr.New(kmserr.KMSInvalidState, "%s is pending import.", k.arn())
+	case KeyStateUnavailable:
+		return kmserr.New(kmserr.KMSInvalidState, "%s is unavailable.", k.arn())
+	default:
+		return kmserr.New(kmserr.KMSInvalidState, "%s is not in a valid state for this operation.", k.arn())
+	}
+}
+
+// invalidState is the KMSInvalidStateException for management operations,
+// which AWS raises for every disallowed state (including Disabled where the
+// table marks it so).
+func invalidState(k *keyRecord) error {
+	if k.state() == KeyStateDisabled {
+		return kmserr.New(kmserr.KMSInvalidState, "%s is disabled.", k.arn())
+	}
+	return stateError(k)
+}

@@ -1,0 +1,253 @@
+// Package server is OpenKMS's composition root: it opens the configured
+// backends (storage, root key), wires the identity store, the service core
+// and the HTTP API together, runs background jobs, and serves until its
+// context is cancelled. Only this package imports concrete backends.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openkms/openkms/internal/api"
+	"github.com/openkms/openkms/internal/auth/sigv4"
+	"github.com/openkms/openkms/internal/config"
+	"github.com/openkms/openkms/internal/identity"
+	"github.com/openkms/openkms/internal/kms"
+	"github.com/openkms/openkms/internal/rootkey/fileroot"
+	"github.com/openkms/openkms/internal/storage"
+	"github.com/openkms/openkms/internal/storage/boltstore"
+)
+
+// File names inside the data directory.
+const (
+	DBFile          = "openkms.db"
+	RootKeyFile     = "root.key"
+	CredentialsFile = "bootstrap-credentials.json"
+)
+
+// Options are the parts of a server that tests replace.
+type Options struct {
+	// Now is the service clock (nil: time.Now).
+	Now func() time.Time
+	// Listener, if set, is served instead of listening on cfg.Listen.
+	Listener net.Listener
+	// Out receives the start-up banner (nil: os.Stdout).
+	Out io.Writer
+	// Logger receives logs (nil: built from cfg).
+	Logger *slog.Logger
+	// Ready, if set, is called with the served address once the server
+	// accepts connections.
+	Ready func(addr string)
+}
+
+// Run starts the server and blocks until ctx is cancelled, then shuts down
+// gracefully. It returns an error if start-up fails.
+func Run(ctx context.Context, cfg config.Server, opts Options) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	out := opts.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg, os.Stderr)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	sealer, err := fileroot.NewProvider(filepath.Join(cfg.DataDir, RootKeyFile)).Open(ctx)
+	if err != nil {
+		return fmt.Errorf("opening root key: %w", err)
+	}
+	store, err := boltstore.Open(filepath.Join(cfg.DataDir, DBFile), nil)
+	if err != nil {
+		return fmt.Errorf("opening store: %w", err)
+	}
+	defer store.Close()
+
+	ids := identity.New(store, sealer)
+	creds, err := bootstrap(ctx, cfg, ids)
+	if err != nil {
+		return err
+	}
+	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log})
+	verifier := &sigv4.Verifier{Source: ids, Service: "kms", MaxSkew: time.Duration(cfg.MaxClockSkew)}
+	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Logger: log})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := store.View(r.Context(), func(storage.Reader) error { return nil }); err != nil {
+			http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.Handle("/", handler)
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		}
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("loading TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
+
+	jobs, stopJobs := context.WithCancel(context.Background())
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		runDeletions(jobs, svc, time.Duration(cfg.DeletionInterval), log)
+	}()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	endpoint := scheme + "://" + ln.Addr().String()
+	printBanner(out, endpoint, cfg, creds)
+	log.Info("openkms serving", "endpoint", endpoint, "data_dir", cfg.DataDir)
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr().String())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("openkms shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown", "error", err)
+	}
+	stopJobs()
+	<-jobsDone
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// runDeletions deletes keys past their deletion date at start and then
+// every interval.
+func runDeletions(ctx context.Context, svc *kms.Service, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := svc.DeleteDueKeys(ctx); err != nil && ctx.Err() == nil {
+			log.Error("deleting due keys", "error", err)
+		} else if n > 0 {
+			log.Info("deleted keys past their deletion date", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// bootstrapCredentials is what the server prints once and writes to the
+// credentials file when it generates the first account's access key.
+type bootstrapCredentials struct {
+	AccountID       string `json:"AccountId"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+}
+
+// bootstrap creates the first account on first start, or pins the
+// configured bootstrap access key. It returns generated credentials to
+// print, or nil.
+func bootstrap(ctx context.Context, cfg config.Server, ids *identity.Store) (*bootstrapCredentials, error) {
+	if cfg.BootstrapAccessKeyID != "" {
+		if _, err := ids.EnsureAccessKey(ctx, cfg.AccountID, cfg.BootstrapAccessKeyID, cfg.BootstrapSecretAccessKey); err != nil {
+			return nil, fmt.Errorf("bootstrap access key: %w", err)
+		}
+		return nil, nil
+	}
+	has, err := ids.HasAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading accounts: %w", err)
+	}
+	if has {
+		return nil, nil
+	}
+	ak, err := ids.CreateAccount(ctx, cfg.AccountID, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("creating the first account: %w", err)
+	}
+	creds := &bootstrapCredentials{AccountID: cfg.AccountID, AccessKeyID: ak.AccessKeyID, SecretAccessKey: ak.Secret}
+	b, _ := json.MarshalIndent(creds, "", "  ")
+	path := filepath.Join(cfg.DataDir, CredentialsFile)
+	if err := writeFileSync(path, append(b, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return creds, nil
+}
+
+func writeFileSync(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func printBanner(w io.Writer, endpoint string, cfg config.Server, creds *bootstrapCredentials) {
+	fmt.Fprintf(w, "OpenKMS is listening on %s (data directory %s)\n", endpoint, cfg.DataDir)
+	if creds != nil {
+		fmt.Fprintf(w, "\nCreated account %s. Its root credentials are shown once (also saved, mode 0600, in %s):\n",
+			creds.AccountID, filepath.Join(cfg.DataDir, CredentialsFile))
+		fmt.Fprintf(w, "  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n", creds.AccessKeyID, creds.SecretAccessKey)
+	}
+	fmt.Fprintf(w, "\nConnect with:\n  aws --endpoint-url %s --region us-east-1 kms list-keys\n", endpoint)
+}
+
+// NewLogger builds the structured logger the configuration asks for.
+func NewLogger(cfg config.Server, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	hopts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
