@@ -93,7 +93,7 @@ func serverConfig(args []string, stdout, stderr io.Writer) (config.Server, error
 		"regions":                     "regions",
 		"log-level":                   "log_level",
 		"log-format":                  "log_format",
-		"deletion-interval":           "deletion_interval",
+		"scheduler-interval":          "scheduler_interval",
 		"max-clock-skew":              "max_clock_skew",
 	}
 	values := map[string]*string{}
@@ -183,7 +183,7 @@ func defaultNote(key string, d config.Server) string {
 		return ", default " + d.LogLevel
 	case "log_format":
 		return ", default " + d.LogFormat
-	case "deletion_interval":
+	case "scheduler_interval":
 		return ", default 1m"
 	case "max_clock_skew":
 		return ", default 15m"

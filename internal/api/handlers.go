@@ -245,6 +245,8 @@ func toWireMetadata(md kms.KeyMetadata) keyMetadata {
 		EncryptionAlgorithms:  md.EncryptionAlgorithm,
 		MultiRegion:           md.MultiRegion,
 		CurrentKeyMaterialID:  md.CurrentKeyMaterialID,
+		ExpirationModel:       md.ExpirationModel,
+		ValidTo:               epoch(md.ValidTo),
 	}
 }
 

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"encoding/json"
+	"math"
+	"reflect"
 	"strconv"
 	"time"
 )
@@ -16,6 +19,25 @@ type epochTime time.Time
 func (t epochTime) MarshalJSON() ([]byte, error) {
 	ms := time.Time(t).UnixMilli()
 	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
+}
+
+// UnmarshalJSON reads epoch seconds (integer or fractional), as the SDKs
+// send timestamps.
+func (t *epochTime) UnmarshalJSON(b []byte) error {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return &json.UnmarshalTypeError{Value: "timestamp", Type: reflect.TypeFor[epochTime]()}
+	}
+	sec, frac := math.Modf(f)
+	*t = epochTime(time.Unix(int64(sec), int64(frac*1e9)).UTC())
+	return nil
+}
+
+func (t *epochTime) time() time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return time.Time(*t)
 }
 
 func epoch(t time.Time) *epochTime {
@@ -253,3 +275,75 @@ type listKeyPoliciesResponse struct {
 }
 
 type empty struct{}
+
+type enableKeyRotationRequest struct {
+	KeyID                string `json:"KeyId"`
+	RotationPeriodInDays *int   `json:"RotationPeriodInDays"`
+}
+
+type getKeyRotationStatusResponse struct {
+	KeyID                     string     `json:"KeyId"`
+	KeyRotationEnabled        bool       `json:"KeyRotationEnabled"`
+	RotationPeriodInDays      *int       `json:"RotationPeriodInDays,omitempty"`
+	NextRotationDate          *epochTime `json:"NextRotationDate,omitempty"`
+	OnDemandRotationStartDate *epochTime `json:"OnDemandRotationStartDate,omitempty"`
+}
+
+type listKeyRotationsRequest struct {
+	KeyID              string `json:"KeyId"`
+	IncludeKeyMaterial string `json:"IncludeKeyMaterial"`
+	Limit              *int   `json:"Limit"`
+	Marker             string `json:"Marker"`
+}
+
+type rotationsListEntry struct {
+	KeyID                  string     `json:"KeyId"`
+	RotationDate           *epochTime `json:"RotationDate,omitempty"`
+	RotationType           string     `json:"RotationType,omitempty"`
+	KeyMaterialID          string     `json:"KeyMaterialId,omitempty"`
+	KeyMaterialDescription string     `json:"KeyMaterialDescription,omitempty"`
+	ImportState            string     `json:"ImportState,omitempty"`
+	KeyMaterialState       string     `json:"KeyMaterialState,omitempty"`
+	ExpirationModel        string     `json:"ExpirationModel,omitempty"`
+	ValidTo                *epochTime `json:"ValidTo,omitempty"`
+}
+
+type listKeyRotationsResponse struct {
+	Rotations  []rotationsListEntry `json:"Rotations"`
+	NextMarker string               `json:"NextMarker,omitempty"`
+	Truncated  bool                 `json:"Truncated"`
+}
+
+type getParametersForImportRequest struct {
+	KeyID             string `json:"KeyId"`
+	WrappingAlgorithm string `json:"WrappingAlgorithm"`
+	WrappingKeySpec   string `json:"WrappingKeySpec"`
+}
+
+type getParametersForImportResponse struct {
+	KeyID             string     `json:"KeyId"`
+	ImportToken       []byte     `json:"ImportToken"`
+	PublicKey         []byte     `json:"PublicKey"`
+	ParametersValidTo *epochTime `json:"ParametersValidTo,omitempty"`
+}
+
+type importKeyMaterialRequest struct {
+	KeyID                  string     `json:"KeyId"`
+	ImportToken            []byte     `json:"ImportToken"`
+	EncryptedKeyMaterial   []byte     `json:"EncryptedKeyMaterial"`
+	ValidTo                *epochTime `json:"ValidTo"`
+	ExpirationModel        string     `json:"ExpirationModel"`
+	ImportType             string     `json:"ImportType"`
+	KeyMaterialDescription string     `json:"KeyMaterialDescription"`
+	KeyMaterialID          string     `json:"KeyMaterialId"`
+}
+
+type keyMaterialResponse struct {
+	KeyID         string `json:"KeyId"`
+	KeyMaterialID string `json:"KeyMaterialId,omitempty"`
+}
+
+type deleteImportedKeyMaterialRequest struct {
+	KeyID         string `json:"KeyId"`
+	KeyMaterialID string `json:"KeyMaterialId"`
+}

@@ -39,9 +39,10 @@ type Server struct {
 	LogLevel string `json:"log_level"`
 	// LogFormat is text or json.
 	LogFormat string `json:"log_format"`
-	// DeletionInterval is how often keys past their deletion date are
-	// deleted (a Go duration, e.g. "1m").
-	DeletionInterval Duration `json:"deletion_interval"`
+	// SchedulerInterval is how often the scheduled jobs run: deleting keys
+	// past their deletion date, automatic rotation, expiry of imported key
+	// material (a Go duration, e.g. "1m").
+	SchedulerInterval Duration `json:"scheduler_interval"`
 	// MaxClockSkew bounds the difference between X-Amz-Date and the
 	// server's clock.
 	MaxClockSkew Duration `json:"max_clock_skew"`
@@ -50,13 +51,13 @@ type Server struct {
 // Defaults returns the default configuration.
 func Defaults() Server {
 	return Server{
-		Listen:           "127.0.0.1:8080",
-		DataDir:          "./openkms-data",
-		AccountID:        "000000000000",
-		LogLevel:         "info",
-		LogFormat:        "text",
-		DeletionInterval: Duration(time.Minute),
-		MaxClockSkew:     Duration(15 * time.Minute),
+		Listen:            "127.0.0.1:8080",
+		DataDir:           "./openkms-data",
+		AccountID:         "000000000000",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		SchedulerInterval: Duration(time.Minute),
+		MaxClockSkew:      Duration(15 * time.Minute),
 	}
 }
 
@@ -115,7 +116,7 @@ var EnvVars = []struct {
 	{"OPENKMS_REGIONS", "regions", "comma-separated regions to serve (default: all)"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
 	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},
-	{"OPENKMS_DELETION_INTERVAL", "deletion_interval", "how often due key deletions run"},
+	{"OPENKMS_SCHEDULER_INTERVAL", "scheduler_interval", "how often scheduled deletion, rotation and expiry run"},
 	{"OPENKMS_MAX_CLOCK_SKEW", "max_clock_skew", "allowed request clock skew"},
 }
 
@@ -162,13 +163,13 @@ func (c *Server) Set(field, val string) error {
 		c.LogLevel = val
 	case "log_format":
 		c.LogFormat = val
-	case "deletion_interval", "max_clock_skew":
+	case "scheduler_interval", "max_clock_skew":
 		d, err := time.ParseDuration(val)
 		if err != nil {
 			return err
 		}
-		if field == "deletion_interval" {
-			c.DeletionInterval = Duration(d)
+		if field == "scheduler_interval" {
+			c.SchedulerInterval = Duration(d)
 		} else {
 			c.MaxClockSkew = Duration(d)
 		}
@@ -205,8 +206,8 @@ func (c *Server) Validate() error {
 	default:
 		return fmt.Errorf("log_format: %q is not one of text, json", c.LogFormat)
 	}
-	if c.DeletionInterval <= 0 {
-		return errors.New("deletion_interval: must be positive")
+	if c.SchedulerInterval <= 0 {
+		return errors.New("scheduler_interval: must be positive")
 	}
 	if c.MaxClockSkew <= 0 {
 		return errors.New("max_clock_skew: must be positive")

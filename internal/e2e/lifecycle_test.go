@@ -322,7 +322,7 @@ func TestScheduleAndCancelDeletion(t *testing.T) {
 func TestKeyIsDeletedWhenItsDateComes(t *testing.T) {
 	clock := servertest.NewClock()
 	s := servertest.Start(t, servertest.Options{Clock: clock, Config: func(c *config.Server) {
-		c.DeletionInterval = config.Duration(20 * time.Millisecond)
+		c.SchedulerInterval = config.Duration(20 * time.Millisecond)
 	}})
 	c := s.Client(servertest.Region)
 	doomed, kept := createKey(t, c).KeyId, createKey(t, c).KeyId
@@ -353,7 +353,7 @@ func TestKeyIsDeletedWhenItsDateComes(t *testing.T) {
 
 func TestDeletionScheduleSurvivesRestart(t *testing.T) {
 	clock := servertest.NewClock()
-	fast := func(c *config.Server) { c.DeletionInterval = config.Duration(20 * time.Millisecond) }
+	fast := func(c *config.Server) { c.SchedulerInterval = config.Duration(20 * time.Millisecond) }
 	s := servertest.Start(t, servertest.Options{Clock: clock, Config: fast})
 	c := s.Client(servertest.Region)
 	id := createKey(t, c).KeyId

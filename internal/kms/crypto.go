@@ -92,7 +92,7 @@ func (s *Service) Decrypt(ctx context.Context, c Caller, in DecryptInput) (Decry
 	if err != nil {
 		return DecryptOutput{}, err
 	}
-	return DecryptOutput{KeyARN: k.arn(), Plaintext: pt, EncryptionAlgorithm: EncryptionAlgorithmSymmetricDefault, KeyMaterialID: materialID(k.arn(), version)}, nil
+	return DecryptOutput{KeyARN: k.arn(), Plaintext: pt, EncryptionAlgorithm: EncryptionAlgorithmSymmetricDefault, KeyMaterialID: k.materialIDOf(version)}, nil
 }
 
 // ReEncryptInput is the input of ReEncrypt.
@@ -150,8 +150,8 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in ReEncryptInput) (R
 		KeyARN:                         dst.arn(),
 		SourceEncryptionAlgorithm:      EncryptionAlgorithmSymmetricDefault,
 		DestinationEncryptionAlgorithm: EncryptionAlgorithmSymmetricDefault,
-		SourceKeyMaterialID:            materialID(src.arn(), version),
-		DestinationKeyMaterialID:       materialID(dst.arn(), dst.CurrentVersion),
+		SourceKeyMaterialID:            src.materialIDOf(version),
+		DestinationKeyMaterialID:       dst.currentMaterialID(),
 	}, nil
 }
 
@@ -218,7 +218,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in GenerateData
 	if err != nil {
 		return GenerateDataKeyOutput{}, err
 	}
-	out := GenerateDataKeyOutput{CiphertextBlob: blob, KeyARN: k.arn(), KeyMaterialID: materialID(k.arn(), k.CurrentVersion)}
+	out := GenerateDataKeyOutput{CiphertextBlob: blob, KeyARN: k.arn(), KeyMaterialID: k.currentMaterialID()}
 	if withPlaintext {
 		out.Plaintext = dataKey
 	} else {
@@ -330,7 +330,7 @@ const maxCachedAEADs = 16384
 // aead returns the AES-GCM instance for one version of a key's material.
 func (s *Service) aead(k *keyRecord, version uint32) (cipher.AEAD, error) {
 	m, ok := k.material(version)
-	if !ok {
+	if !ok || m.Sealed == nil {
 		return nil, invalidCiphertext()
 	}
 	cacheKey := k.arn() + "\x00" + string(m.Sealed)

@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -103,11 +102,16 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 		Tags:           in.Tags,
 		CurrentVersion: 1,
 	}
-	m, err := s.newSymmetricMaterial(k.arn(), 1, now)
-	if err != nil {
-		return KeyMetadata{}, err
+	if origin == OriginExternal {
+		k.State = KeyStatePendingImport.String()
+		k.CurrentVersion = 0
+	} else {
+		m, err := s.newSymmetricMaterial(k.arn(), 1, now)
+		if err != nil {
+			return KeyMetadata{}, err
+		}
+		k.Materials = []materialRecord{m}
 	}
-	k.Materials = []materialRecord{m}
 	err = s.update(ctx, func(w storage.Writer) error { return putKeyRecord(w, k) })
 	if err != nil {
 		return KeyMetadata{}, err
@@ -266,7 +270,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, keyID string)
 			return err
 		}
 		k.State = KeyStateDisabled.String()
-		if len(k.Materials) == 0 {
+		if m, ok := k.material(k.CurrentVersion); !ok || m.Sealed == nil {
 			k.State = KeyStatePendingImport.String()
 		}
 		k.DeletionDate = time.Time{}
@@ -284,29 +288,16 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, keyID string)
 // periodically; because the schedule is in storage, it survives restarts.
 func (s *Service) DeleteDueKeys(ctx context.Context) (int, error) {
 	now := s.now().UTC()
-	var due []string
-	err := s.view(ctx, func(r storage.Reader) error {
-		return r.Scan(prefixDeletion, "", func(key string, _ []byte) (bool, error) {
-			rest := strings.TrimPrefix(key, prefixDeletion)
-			ts, _, _ := strings.Cut(rest, "/")
-			var sec int64
-			if _, err := fmt.Sscanf(ts, "%d", &sec); err != nil || sec > now.Unix() {
-				return false, nil
-			}
-			due = append(due, key)
-			return len(due) < 1000, nil
-		})
-	})
+	due, err := s.dueEntries(ctx, prefixDeletion, now)
 	if err != nil {
 		return 0, err
 	}
 	deleted := 0
 	for _, idx := range due {
-		parts := strings.Split(strings.TrimPrefix(idx, prefixDeletion), "/")
-		if len(parts) != 4 {
+		region, account, keyID, ok := parseScheduleKey(idx, prefixDeletion)
+		if !ok {
 			continue
 		}
-		region, account, keyID := parts[1], parts[2], parts[3]
 		err := s.update(ctx, func(w storage.Writer) error {
 			if err := w.Delete(idx); err != nil {
 				return err
@@ -323,6 +314,11 @@ func (s *Service) DeleteDueKeys(ctx context.Context) (int, error) {
 			}
 			if err := deleteAliasesOf(w, region, account, keyID); err != nil {
 				return err
+			}
+			if k.RotationEnabled {
+				if err := w.Delete(rotationStorageKey(k.NextRotation, region, account, keyID)); err != nil {
+					return err
+				}
 			}
 			deleted++
 			return w.Delete(keyStorageKey(region, account, keyID))

@@ -42,30 +42,57 @@ func deletionStorageKey(at time.Time, region, account, keyID string) string {
 // keyRecord is a key as stored. Key material is sealed under the root key
 // with the key ARN and material version bound as associated data.
 type keyRecord struct {
-	KeyID               string            `json:"id"`
-	Account             string            `json:"account"`
-	Region              string            `json:"region"`
-	CreationDate        time.Time         `json:"created"`
-	Description         string            `json:"description,omitempty"`
-	State               string            `json:"state"`
-	KeySpec             string            `json:"spec"`
-	KeyUsage            string            `json:"usage"`
-	Origin              string            `json:"origin"`
-	Policy              string            `json:"policy"`
-	Tags                []Tag             `json:"tags,omitempty"`
-	DeletionDate        time.Time         `json:"deletionDate,omitzero"`
-	PendingWindowInDays int               `json:"pendingWindow,omitempty"`
-	CurrentVersion      uint32            `json:"currentVersion"`
-	Materials           []materialRecord  `json:"materials"`
-	Extra               map[string]string `json:"extra,omitempty"`
+	KeyID               string           `json:"id"`
+	Account             string           `json:"account"`
+	Region              string           `json:"region"`
+	CreationDate        time.Time        `json:"created"`
+	Description         string           `json:"description,omitempty"`
+	State               string           `json:"state"`
+	KeySpec             string           `json:"spec"`
+	KeyUsage            string           `json:"usage"`
+	Origin              string           `json:"origin"`
+	Policy              string           `json:"policy"`
+	Tags                []Tag            `json:"tags,omitempty"`
+	DeletionDate        time.Time        `json:"deletionDate,omitzero"`
+	PendingWindowInDays int              `json:"pendingWindow,omitempty"`
+	CurrentVersion      uint32           `json:"currentVersion"`
+	Materials           []materialRecord `json:"materials"`
+	// Rotation: automatic rotation schedule and on-demand count.
+	RotationEnabled    bool      `json:"rotationEnabled,omitempty"`
+	RotationPeriodDays int       `json:"rotationPeriod,omitempty"`
+	NextRotation       time.Time `json:"nextRotation,omitzero"`
+	OnDemandRotations  int       `json:"onDemandRotations,omitempty"`
 }
 
 // materialRecord is one generation of backing key material.
 type materialRecord struct {
 	Version uint32    `json:"version"`
 	Created time.Time `json:"created"`
-	// Sealed is the 32-byte AES key sealed under the root key.
-	Sealed []byte `json:"sealed"`
+	// ID is the KeyMaterialId reported for this generation.
+	ID string `json:"id,omitempty"`
+	// RotationType is how this generation came to be: "" for the key's
+	// first material, AUTOMATIC or ON_DEMAND for rotations.
+	RotationType string `json:"rotationType,omitempty"`
+	// Sealed is the key material sealed under the root key; nil when
+	// imported material has been deleted or has expired.
+	Sealed []byte `json:"sealed,omitempty"`
+	// Imported material only.
+	Imported        bool      `json:"imported,omitempty"`
+	Fingerprint     []byte    `json:"fingerprint,omitempty"`
+	ExpirationModel string    `json:"expirationModel,omitempty"`
+	ValidTo         time.Time `json:"validTo,omitzero"`
+	Description     string    `json:"description,omitempty"`
+	// Pending is true for imported material waiting for RotateKeyOnDemand
+	// to make it current.
+	Pending bool `json:"pending,omitempty"`
+}
+
+// id returns the generation's KeyMaterialId.
+func (m *materialRecord) id(keyARN string) string {
+	if m.ID != "" {
+		return m.ID
+	}
+	return materialID(keyARN, m.Version)
 }
 
 func (k *keyRecord) arn() string { return arn.Key(k.Region, k.Account, k.KeyID) }
@@ -76,6 +103,22 @@ func (k *keyRecord) state() KeyState {
 		return KeyStateUnknown
 	}
 	return st
+}
+
+// materialIDOf is the KeyMaterialId of one generation.
+func (k *keyRecord) materialIDOf(version uint32) string {
+	if m, ok := k.material(version); ok {
+		return m.id(k.arn())
+	}
+	return ""
+}
+
+// currentMaterialID is the KeyMaterialId of the material Encrypt uses.
+func (k *keyRecord) currentMaterialID() string {
+	if m, ok := k.material(k.CurrentVersion); ok {
+		return m.id(k.arn())
+	}
+	return ""
 }
 
 func (k *keyRecord) material(version uint32) (*materialRecord, bool) {
@@ -123,8 +166,11 @@ func (k *keyRecord) metadata() KeyMetadata {
 		md.DeletionDate = k.DeletionDate
 		md.PendingWindowInDays = k.PendingWindowInDays
 	}
-	if len(k.Materials) > 0 {
-		md.CurrentKeyMaterialID = materialID(k.arn(), k.CurrentVersion)
+	if m, ok := k.material(k.CurrentVersion); ok {
+		md.CurrentKeyMaterialID = m.id(k.arn())
+		if m.Imported && m.Sealed != nil {
+			md.ExpirationModel, md.ValidTo = m.ExpirationModel, m.ValidTo
+		}
 	}
 	return md
 }

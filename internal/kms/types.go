@@ -82,9 +82,10 @@ type Origin int
 const (
 	OriginUnknown Origin = iota
 	OriginAWSKMS
+	OriginExternal
 )
 
-var originNames = [...]string{"", "AWS_KMS"}
+var originNames = [...]string{"", "AWS_KMS", "EXTERNAL"}
 
 func (o Origin) String() string {
 	if o <= 0 || int(o) >= len(originNames) {
@@ -129,6 +130,9 @@ type KeyMetadata struct {
 	MultiRegion         bool
 	// CurrentKeyMaterialID identifies the key material Encrypt uses now.
 	CurrentKeyMaterialID string
+	// ExpirationModel and ValidTo describe imported material (EXTERNAL keys).
+	ExpirationModel string
+	ValidTo         time.Time
 }
 
 // AliasEntry is one alias as ListAliases returns it.

@@ -50,6 +50,10 @@ const (
 	Validation               Code = "ValidationException"
 	DependencyTimeout        Code = "DependencyTimeoutException"
 	CustomKeyStoreNotFound   Code = "CustomKeyStoreNotFoundException"
+	InvalidImportToken       Code = "InvalidImportTokenException"
+	ExpiredImportToken       Code = "ExpiredImportTokenException"
+	IncorrectKeyMaterial     Code = "IncorrectKeyMaterialException"
+	Conflict                 Code = "ConflictException"
 )
 
 // Error is an error that a client sees.

@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		runDeletions(jobs, svc, time.Duration(cfg.DeletionInterval), log)
+		runScheduledJobs(jobs, svc, time.Duration(cfg.SchedulerInterval), log)
 	}()
 
 	served := make(chan error, 1)
@@ -158,16 +158,27 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	return nil
 }
 
-// runDeletions deletes keys past their deletion date at start and then
-// every interval.
-func runDeletions(ctx context.Context, svc *kms.Service, interval time.Duration, log *slog.Logger) {
+// runScheduledJobs runs the schedules kept in storage at start and then
+// every interval: key deletion, automatic rotation, and expiry of imported
+// key material. The schedules are in storage, so they survive restarts.
+func runScheduledJobs(ctx context.Context, svc *kms.Service, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	jobs := []struct {
+		name string
+		run  func(context.Context) (int, error)
+	}{
+		{"deleted keys past their deletion date", svc.DeleteDueKeys},
+		{"rotated keys due for automatic rotation", svc.RotateDueKeys},
+		{"expired imported key material", svc.ExpireDueMaterial},
+	}
 	for {
-		if n, err := svc.DeleteDueKeys(ctx); err != nil && ctx.Err() == nil {
-			log.Error("deleting due keys", "error", err)
-		} else if n > 0 {
-			log.Info("deleted keys past their deletion date", "count", n)
+		for _, j := range jobs {
+			if n, err := j.run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("scheduled job failed", "job", j.name, "error", err)
+			} else if n > 0 {
+				log.Info(j.name, "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
