@@ -86,6 +86,18 @@ func (p *Provider) Open(ctx context.Context) (rootkey.Sealer, error) {
 	return rootkey.NewAESGCMSealer(key)
 }
 
+// ReadKey returns the 32-byte root key in the root key file at path, after
+// the checks Open makes (a regular file, no group or other permissions, the
+// exact format), and never creates the file: it returns an error wrapping
+// fs.ErrNotExist if there is none, and ErrInvalidFile or ErrPermissions as
+// Open does. It exists to move the root key into another provider without
+// re-sealing anything (pkcs11root.AdoptFileKey). The caller owns the key and
+// should clear it when done; it must never be logged or written out in
+// plaintext.
+func ReadKey(path string) ([]byte, error) {
+	return NewProvider(path).read()
+}
+
 // read returns the key in the file, or an error wrapping fs.ErrNotExist if
 // there is no file.
 func (p *Provider) read() ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,5 +199,56 @@ func TestContextCancelled(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Open with a cancelled context created the file: got %v, want ErrNotExist", err)
+	}
+}
+
+func TestReadKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "root.key")
+	if key, err := ReadKey(path); !errors.Is(err, fs.ErrNotExist) || key != nil {
+		t.Fatalf("ReadKey of a missing file: got (%x, %v), want ErrNotExist", key, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ReadKey created the file: got %v, want ErrNotExist", err)
+	}
+
+	s := open(t, path)
+	key, err := ReadKey(path)
+	if err != nil || len(key) != keySize {
+		t.Fatalf("ReadKey: got (%d bytes, %v), want %d bytes", len(key), err, keySize)
+	}
+	// The key read is the provider's root key: a Sealer made from it opens
+	// what the provider sealed, and the reverse.
+	fromKey, err := rootkey.NewAESGCMSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.Seal([]byte("secret"), []byte("aad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fromKey.Open(sealed, []byte("aad")); err != nil || string(got) != "secret" {
+		t.Fatalf("Sealer from ReadKey opening the provider's value: got (%q, %v), want (\"secret\", nil)", got, err)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := encode(key); !bytes.Equal(content, want) {
+		t.Fatal("ReadKey: the key does not encode to the file's content")
+	}
+
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if key, err := ReadKey(path); !errors.Is(err, ErrPermissions) || key != nil {
+		t.Fatalf("ReadKey of a 0640 file: got (%x, %v), want ErrPermissions", key, err)
+	}
+	bad := filepath.Join(dir, "bad.key")
+	if err := os.WriteFile(bad, []byte("openkms-root-key-v1\nzz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if key, err := ReadKey(bad); !errors.Is(err, ErrInvalidFile) || key != nil {
+		t.Fatalf("ReadKey of a malformed file: got (%x, %v), want ErrInvalidFile", key, err)
 	}
 }
