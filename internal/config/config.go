@@ -27,6 +27,27 @@ type Server struct {
 	// DataDir holds the embedded store, the root key file and the
 	// bootstrap credentials file.
 	DataDir string `json:"data_dir"`
+	// Storage selects the store: empty for the embedded bbolt store in
+	// DataDir, or a PostgreSQL URL (postgres://...) shared by many nodes.
+	Storage string `json:"storage"`
+	// StorageSchema is the PostgreSQL schema to use (default: the
+	// connection's current schema).
+	StorageSchema string `json:"storage_schema"`
+	// RootKeyFile is the file root key (default DataDir/root.key). Every
+	// node of a cluster must use the same root key.
+	RootKeyFile string `json:"root_key_file"`
+	// RootKeyProvider is "file" (default) or "pkcs11": the root key lives
+	// non-extractable in an HSM token and wraps the data-encryption key
+	// kept in DataDir/root-dek.wrapped.
+	RootKeyProvider string `json:"root_key_provider"`
+	// PKCS11Module, PKCS11Token, PKCS11PIN and PKCS11KeyLabel configure the
+	// pkcs11 provider. Prefer OPENKMS_PKCS11_PIN or PKCS11PINFile to a PIN
+	// in a config file.
+	PKCS11Module   string `json:"pkcs11_module"`
+	PKCS11Token    string `json:"pkcs11_token"`
+	PKCS11PIN      string `json:"pkcs11_pin"`
+	PKCS11PINFile  string `json:"pkcs11_pin_file"`
+	PKCS11KeyLabel string `json:"pkcs11_key_label"`
 	// AccountID is the account created on first start.
 	AccountID string `json:"account_id"`
 	// BootstrapAccessKeyID and BootstrapSecretAccessKey pin the first
@@ -110,6 +131,15 @@ var EnvVars = []struct {
 	{"OPENKMS_TLS_CERT", "tls_cert", "TLS certificate (PEM)"},
 	{"OPENKMS_TLS_KEY", "tls_key", "TLS private key (PEM)"},
 	{"OPENKMS_DATA_DIR", "data_dir", "data directory"},
+	{"OPENKMS_STORAGE", "storage", "empty for the embedded store, or postgres://... (shared by many nodes)"},
+	{"OPENKMS_STORAGE_SCHEMA", "storage_schema", "PostgreSQL schema (default: the connection's current schema)"},
+	{"OPENKMS_ROOT_KEY_FILE", "root_key_file", "root key file (default DATA_DIR/root.key); the same on every node"},
+	{"OPENKMS_ROOT_KEY_PROVIDER", "root_key_provider", "file (default) or pkcs11"},
+	{"OPENKMS_PKCS11_MODULE", "pkcs11_module", "PKCS#11 module (.so) for the pkcs11 root key provider"},
+	{"OPENKMS_PKCS11_TOKEN", "pkcs11_token", "PKCS#11 token label"},
+	{"OPENKMS_PKCS11_PIN", "pkcs11_pin", "PKCS#11 user PIN"},
+	{"OPENKMS_PKCS11_PIN_FILE", "pkcs11_pin_file", "file holding the PKCS#11 user PIN"},
+	{"OPENKMS_PKCS11_KEY_LABEL", "pkcs11_key_label", "label of the root key in the token (default openkms-root-key)"},
 	{"OPENKMS_ACCOUNT_ID", "account_id", "account created on first start"},
 	{"OPENKMS_BOOTSTRAP_ACCESS_KEY_ID", "bootstrap_access_key_id", "bootstrap access key id"},
 	{"OPENKMS_BOOTSTRAP_SECRET_ACCESS_KEY", "bootstrap_secret_access_key", "bootstrap secret access key"},
@@ -146,6 +176,24 @@ func (c *Server) Set(field, val string) error {
 		c.TLSKey = val
 	case "data_dir":
 		c.DataDir = val
+	case "storage":
+		c.Storage = val
+	case "storage_schema":
+		c.StorageSchema = val
+	case "root_key_file":
+		c.RootKeyFile = val
+	case "root_key_provider":
+		c.RootKeyProvider = val
+	case "pkcs11_module":
+		c.PKCS11Module = val
+	case "pkcs11_token":
+		c.PKCS11Token = val
+	case "pkcs11_pin":
+		c.PKCS11PIN = val
+	case "pkcs11_pin_file":
+		c.PKCS11PINFile = val
+	case "pkcs11_key_label":
+		c.PKCS11KeyLabel = val
 	case "account_id":
 		c.AccountID = val
 	case "bootstrap_access_key_id":
@@ -190,8 +238,23 @@ func (c *Server) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("data_dir: must not be empty")
 	}
+	if c.Storage != "" && !strings.HasPrefix(c.Storage, "postgres://") && !strings.HasPrefix(c.Storage, "postgresql://") {
+		return errors.New("storage: must be empty (embedded store) or a postgres:// URL")
+	}
 	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
 		return fmt.Errorf("account_id: %q is not a 12-digit account id", c.AccountID)
+	}
+	switch c.RootKeyProvider {
+	case "", "file":
+	case "pkcs11":
+		if c.PKCS11Module == "" || c.PKCS11Token == "" {
+			return errors.New("root_key_provider pkcs11 needs pkcs11_module and pkcs11_token")
+		}
+		if c.PKCS11PIN == "" && c.PKCS11PINFile == "" {
+			return errors.New("root_key_provider pkcs11 needs pkcs11_pin or pkcs11_pin_file")
+		}
+	default:
+		return fmt.Errorf("root_key_provider: %q is not one of file, pkcs11", c.RootKeyProvider)
 	}
 	if (c.BootstrapAccessKeyID == "") != (c.BootstrapSecretAccessKey == "") {
 		return errors.New("bootstrap_access_key_id and bootstrap_secret_access_key must be given together")
@@ -218,6 +281,10 @@ func (c *Server) Validate() error {
 // String is never used to print secrets: the bootstrap secret is redacted.
 func (c Server) String() string {
 	c.BootstrapSecretAccessKey = redact(c.BootstrapSecretAccessKey)
+	c.PKCS11PIN = redact(c.PKCS11PIN)
+	if c.Storage != "" {
+		c.Storage = "postgres://REDACTED"
+	}
 	b, _ := json.Marshal(c)
 	return string(b)
 }

@@ -16,16 +16,21 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/openkms/openkms/internal/api"
 	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/config"
+	"github.com/openkms/openkms/internal/hsm"
 	"github.com/openkms/openkms/internal/identity"
 	"github.com/openkms/openkms/internal/kms"
+	"github.com/openkms/openkms/internal/rootkey"
 	"github.com/openkms/openkms/internal/rootkey/fileroot"
+	"github.com/openkms/openkms/internal/rootkey/pkcs11root"
 	"github.com/openkms/openkms/internal/storage"
 	"github.com/openkms/openkms/internal/storage/boltstore"
+	"github.com/openkms/openkms/internal/storage/pgstore"
 )
 
 // File names inside the data directory.
@@ -67,15 +72,22 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	sealer, err := fileroot.NewProvider(filepath.Join(cfg.DataDir, RootKeyFile)).Open(ctx)
+	provider, err := RootKeyProvider(cfg)
 	if err != nil {
-		return fmt.Errorf("opening root key: %w", err)
+		return err
 	}
-	store, err := boltstore.Open(filepath.Join(cfg.DataDir, DBFile), nil)
+	sealer, err := provider.Open(ctx)
 	if err != nil {
-		return fmt.Errorf("opening store: %w", err)
+		return fmt.Errorf("opening root key (%s): %w", provider.Name(), err)
+	}
+	store, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
 	}
 	defer store.Close()
+	if err := checkRootKey(ctx, store, sealer); err != nil {
+		return err
+	}
 
 	ids := identity.New(store, sealer)
 	creds, err := bootstrap(ctx, cfg, ids)
@@ -126,7 +138,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		runScheduledJobs(jobs, svc, time.Duration(cfg.SchedulerInterval), log)
+		runScheduledJobs(jobs, store, svc, time.Duration(cfg.SchedulerInterval), log)
 	}()
 
 	served := make(chan error, 1)
@@ -161,7 +173,12 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 // runScheduledJobs runs the schedules kept in storage at start and then
 // every interval: key deletion, automatic rotation, and expiry of imported
 // key material. The schedules are in storage, so they survive restarts.
-func runScheduledJobs(ctx context.Context, svc *kms.Service, interval time.Duration, log *slog.Logger) {
+//
+// On a shared store (PostgreSQL) only the node holding the scheduler lock
+// runs them, so each key is rotated, expired or deleted once per due date,
+// not once per node. (Each step is also transactional and re-checks its
+// record, so a lost lock never makes a job run twice.)
+func runScheduledJobs(ctx context.Context, store storage.Store, svc *kms.Service, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	jobs := []struct {
@@ -172,13 +189,26 @@ func runScheduledJobs(ctx context.Context, svc *kms.Service, interval time.Durat
 		{"rotated keys due for automatic rotation", svc.RotateDueKeys},
 		{"expired imported key material", svc.ExpireDueMaterial},
 	}
-	for {
+	locker, _ := store.(clusterLocker)
+	runAll := func() {
 		for _, j := range jobs {
 			if n, err := j.run(ctx); err != nil && ctx.Err() == nil {
 				log.Error("scheduled job failed", "job", j.name, "error", err)
 			} else if n > 0 {
 				log.Info(j.name, "count", n)
 			}
+		}
+	}
+	for {
+		if locker == nil {
+			runAll()
+		} else if unlock, ok, err := locker.TryLock(ctx, "openkms-scheduler"); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("scheduler lock unavailable", "error", err)
+			}
+		} else if ok {
+			runAll()
+			unlock()
 		}
 		select {
 		case <-ctx.Done():
@@ -261,4 +291,85 @@ func NewLogger(cfg config.Server, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, hopts))
 	}
 	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+// clusterLocker is implemented by stores shared by many nodes.
+type clusterLocker interface {
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}
+
+// RootKeyPath is where the file root key lives for cfg.
+func RootKeyPath(cfg config.Server) string {
+	if cfg.RootKeyFile != "" {
+		return cfg.RootKeyFile
+	}
+	return filepath.Join(cfg.DataDir, RootKeyFile)
+}
+
+// OpenStore opens the store cfg names: the embedded bbolt store in the
+// data directory, or PostgreSQL.
+func OpenStore(ctx context.Context, cfg config.Server) (storage.Store, error) {
+	if cfg.Storage != "" {
+		st, err := pgstore.Open(ctx, cfg.Storage, &pgstore.Options{Schema: cfg.StorageSchema})
+		if err != nil {
+			return nil, fmt.Errorf("opening PostgreSQL store: %w", err)
+		}
+		return st, nil
+	}
+	st, err := boltstore.Open(filepath.Join(cfg.DataDir, DBFile), nil)
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	return st, nil
+}
+
+// rootKeyCheckKey holds a value sealed under the root key when the store
+// was first used, so a node started with another root key refuses to
+// serve instead of failing every request (or, worse, sealing new records
+// under a key the other nodes cannot open).
+const rootKeyCheckKey = "meta/root-key-check"
+
+var rootKeyCheckAAD = []byte("openkms:root-key-check:v1")
+
+func checkRootKey(ctx context.Context, store storage.Store, sealer rootkey.Sealer) error {
+	return store.Update(ctx, func(w storage.Writer) error {
+		sealed, err := w.Get(rootKeyCheckKey)
+		if errors.Is(err, storage.ErrNotFound) {
+			sealed, err := sealer.Seal([]byte("openkms"), rootKeyCheckAAD)
+			if err != nil {
+				return err
+			}
+			return w.Put(rootKeyCheckKey, sealed)
+		}
+		if err != nil {
+			return fmt.Errorf("reading the root key check: %w", err)
+		}
+		if _, err := sealer.Open(sealed, rootKeyCheckAAD); err != nil {
+			return errors.New("the root key does not open this store: this node has a different root key than the one the data was sealed with; refusing to start")
+		}
+		return nil
+	})
+}
+
+// RootKeyProvider builds the root key provider cfg names.
+func RootKeyProvider(cfg config.Server) (rootkey.Provider, error) {
+	if cfg.RootKeyProvider != "pkcs11" {
+		return fileroot.NewProvider(RootKeyPath(cfg)), nil
+	}
+	pin := cfg.PKCS11PIN
+	if cfg.PKCS11PINFile != "" {
+		b, err := os.ReadFile(cfg.PKCS11PINFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading pkcs11_pin_file: %w", err)
+		}
+		pin = strings.TrimSpace(string(b))
+	}
+	if _, err := os.Stat(RootKeyPath(cfg)); err == nil {
+		return nil, fmt.Errorf("root_key_provider is pkcs11 but a file root key exists at %s: adopt it into the HSM with 'openkms admin root-key adopt-hsm' and then delete it", RootKeyPath(cfg))
+	}
+	return pkcs11root.NewProvider(pkcs11root.Config{
+		HSM:            hsm.Config{ModulePath: cfg.PKCS11Module, TokenLabel: cfg.PKCS11Token, PIN: pin},
+		KeyLabel:       cfg.PKCS11KeyLabel,
+		WrappedKeyPath: filepath.Join(cfg.DataDir, pkcs11root.WrappedKeyFileName),
+	}), nil
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,9 +17,7 @@ import (
 
 	"github.com/openkms/openkms/internal/config"
 	"github.com/openkms/openkms/internal/identity"
-	"github.com/openkms/openkms/internal/rootkey/fileroot"
 	"github.com/openkms/openkms/internal/server"
-	"github.com/openkms/openkms/internal/storage/boltstore"
 )
 
 // Default identities of a test server.
@@ -74,7 +71,6 @@ func Start(t testing.TB, opts Options) *Server {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	seedAccounts(t, dir)
 	cfg := config.Defaults()
 	cfg.DataDir = dir
 	cfg.AccountID = Account
@@ -84,6 +80,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.Config != nil {
 		opts.Config(&cfg)
 	}
+	seedAccounts(t, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -144,17 +141,20 @@ func NewClient(endpoint, region, accessKeyID, secret string) *kms.Client {
 	})
 }
 
-// seedAccounts creates the second test account directly in the data
-// directory, with the product's own root key and store, before the server
-// opens it.
-func seedAccounts(t testing.TB, dir string) {
+// seedAccounts creates the second test account directly in the store,
+// with the product's own root key and store, before the server opens it.
+func seedAccounts(t testing.TB, cfg config.Server) {
 	t.Helper()
 	ctx := context.Background()
-	sealer, err := fileroot.NewProvider(filepath.Join(dir, server.RootKeyFile)).Open(ctx)
+	provider, err := server.RootKeyProvider(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := boltstore.Open(filepath.Join(dir, server.DBFile), nil)
+	sealer, err := provider.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
