@@ -659,8 +659,16 @@ func TestTryLock(t *testing.T) {
 // OPENKMS_PG_CTL_RESTART (for example "$PWD/scripts/postgres-start.sh
 // restart") and checks that a Store keeps working without being reopened,
 // and that a listener resubscribes.
+//
+// Restarting a server breaks every other test using it, so when
+// OPENKMS_TEST_POSTGRES_RESTART_DSN names a dedicated server (as CI sets
+// it, next to OPENKMS_PG_CTL_RESTART restarting that server) it is used
+// instead of the shared one.
 func TestServerRestart(t *testing.T) {
 	dsn := testDSN(t)
+	if d := os.Getenv("OPENKMS_TEST_POSTGRES_RESTART_DSN"); d != "" {
+		dsn = d
+	}
 	restart := os.Getenv("OPENKMS_PG_CTL_RESTART")
 	if restart == "" {
 		t.Skip("OPENKMS_PG_CTL_RESTART is not set; set it to a command that restarts the test server, e.g. \"$PWD/scripts/postgres-start.sh restart\"")
