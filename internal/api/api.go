@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openkms/openkms/internal/audit"
 	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/kms"
 	"github.com/openkms/openkms/internal/kmserr"
@@ -41,7 +42,10 @@ type Config struct {
 	// Regions, if not empty, is the set of regions served; requests signed
 	// for any other region are refused.
 	Regions []string
-	Logger  *slog.Logger
+	// Audit records every request before its response is sent; nil turns
+	// auditing off.
+	Audit  *audit.Logger
+	Logger *slog.Logger
 }
 
 // Handler serves the KMS API. It is safe for concurrent use.
@@ -49,6 +53,7 @@ type Handler struct {
 	svc      *kms.Service
 	verifier *sigv4.Verifier
 	regions  map[string]bool
+	audit    *audit.Logger
 	log      *slog.Logger
 	routes   map[string]route
 }
@@ -62,7 +67,7 @@ type route struct {
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
-	h := &Handler{svc: cfg.Service, verifier: cfg.Verifier, log: cfg.Logger}
+	h := &Handler{svc: cfg.Service, verifier: cfg.Verifier, audit: cfg.Audit, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,26 +98,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
-	opName, err := h.serve(w, r)
-	status, errCode := http.StatusOK, ""
-	if err != nil {
-		if e := kmserr.As(err); e.Server {
-			h.log.Error("request failed", "operation", opName, "requestId", reqID, "error", err)
+	ctx, trace := kms.WithTrace(r.Context())
+	x := h.serve(ctx, w, r)
+	if h.audit != nil {
+		if err := h.audit.Log(ctx, h.auditEvent(r, reqID, x, trace)); err != nil {
+			// Fail closed: a request that cannot be recorded does not
+			// succeed. (Under the fail-open policy Log returns nil.)
+			h.log.Error("audit record not written; failing the request", "requestId", reqID, "operation", x.op, "error", err)
+			x.out, x.err = nil, kmserr.Internal(err)
 		}
-		status, errCode = writeError(w, err)
+	}
+	status, errCode := http.StatusOK, ""
+	if x.err != nil {
+		if e := kmserr.As(x.err); e.Server {
+			h.log.Error("request failed", "operation", x.op, "requestId", reqID, "error", x.err)
+		}
+		status, errCode = writeError(w, x.err)
+	} else {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(x.out)
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
-		slog.String("requestId", reqID), slog.String("operation", opName),
+		slog.String("requestId", reqID), slog.String("operation", x.op),
 		slog.Int("status", status), slog.String("error", errCode),
 		slog.Duration("duration", time.Since(start)))
 }
 
-// serve handles one request. It writes the response on success and returns
-// the error to write otherwise.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (op string, err error) {
+// exchange is one request and its outcome, before the response is written.
+type exchange struct {
+	op     string
+	body   []byte        // the request body, when it was read
+	auth   *sigv4.Result // nil when authentication did not succeed
+	result any           // the response value, for the audit record
+	out    []byte        // the encoded response
+	err    error
+}
+
+// serve handles one request up to, but not including, writing the
+// response.
+func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) exchange {
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		return "", (&kmserr.Error{Code: kmserr.UnknownOperation, Status: http.StatusNotFound,
-			Message: "The requested operation is not available at " + r.Method + " " + r.URL.Path})
+		return exchange{err: &kmserr.Error{Code: kmserr.UnknownOperation, Status: http.StatusNotFound,
+			Message: "The requested operation is not available at " + r.Method + " " + truncate(r.URL.Path, 128)}}
 	}
 	target := r.Header.Get("X-Amz-Target")
 	if target == "" {
@@ -122,37 +150,44 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (op string, err 
 	name, ok := strings.CutPrefix(target, targetPrefix)
 	rt, known := h.routes[name]
 	if !ok || !known {
-		return name, (kmserr.New(kmserr.UnknownOperation, "Unknown operation %q", truncate(target, 128)))
+		return exchange{op: truncate(name, 64), err: kmserr.New(kmserr.UnknownOperation, "Unknown operation %q", truncate(target, 128))}
 	}
+	x := exchange{op: name}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return name, (&kmserr.Error{Code: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge,
-				Message: fmt.Sprintf("Request body is larger than %d bytes", MaxBodyBytes)})
+			x.err = &kmserr.Error{Code: "RequestEntityTooLargeException", Status: http.StatusRequestEntityTooLarge,
+				Message: fmt.Sprintf("Request body is larger than %d bytes", MaxBodyBytes)}
+			return x
 		}
-		return name, (kmserr.New(kmserr.SerializationException, "Could not read the request body"))
+		x.err = kmserr.New(kmserr.SerializationException, "Could not read the request body")
+		return x
 	}
+	x.body = body
 	auth, err := h.verifier.Verify(r, body)
 	if err != nil {
-		return name, (err)
+		x.err = err
+		return x
 	}
+	x.auth = &auth
 	if h.regions != nil && !h.regions[auth.Region] {
-		return name, (kmserr.New(kmserr.UnrecognizedClient, "The region %s is not served by this endpoint.", truncate(auth.Region, 64)))
+		x.err = kmserr.New(kmserr.UnrecognizedClient, "The region %s is not served by this endpoint.", truncate(auth.Region, 64))
+		return x
 	}
 	caller := kms.Caller{Principal: auth.Principal, Region: auth.Region}
-	out, err := rt.handle(r.Context(), caller, body)
+	out, err := rt.handle(ctx, caller, body)
 	if err != nil {
-		return name, err
+		x.err = err
+		return x
 	}
 	buf, err := json.Marshal(out)
 	if err != nil {
-		return name, kmserr.Internal(err)
+		x.err = kmserr.Internal(err)
+		return x
 	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf)
-	return name, nil
+	x.result, x.out = out, buf
+	return x
 }
 
 // decode parses a request body into v. An empty body is an empty object.

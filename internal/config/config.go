@@ -56,6 +56,19 @@ type Server struct {
 	BootstrapSecretAccessKey string `json:"bootstrap_secret_access_key"`
 	// Regions limits the regions served; empty serves every region.
 	Regions []string `json:"regions"`
+	// AuditSink is where audit records go: "file" (JSON Lines in AuditDir,
+	// the default), "stdout", or "off".
+	AuditSink string `json:"audit_sink"`
+	// AuditDir holds audit files and the sealed audit signing key (default
+	// DataDir/audit).
+	AuditDir string `json:"audit_dir"`
+	// AuditDurability is "sync" (a request's record is fsynced before its
+	// response, the default) or "async" (written before the response,
+	// fsynced within a second).
+	AuditDurability string `json:"audit_durability"`
+	// AuditFailure is "fail-closed" (a request whose record cannot be
+	// written fails, the default) or "fail-open".
+	AuditFailure string `json:"audit_failure"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
 	// LogFormat is text or json.
@@ -144,6 +157,10 @@ var EnvVars = []struct {
 	{"OPENKMS_BOOTSTRAP_ACCESS_KEY_ID", "bootstrap_access_key_id", "bootstrap access key id"},
 	{"OPENKMS_BOOTSTRAP_SECRET_ACCESS_KEY", "bootstrap_secret_access_key", "bootstrap secret access key"},
 	{"OPENKMS_REGIONS", "regions", "comma-separated regions to serve (default: all)"},
+	{"OPENKMS_AUDIT_SINK", "audit_sink", "file (default), stdout or off"},
+	{"OPENKMS_AUDIT_DIR", "audit_dir", "audit directory (default DATA_DIR/audit)"},
+	{"OPENKMS_AUDIT_DURABILITY", "audit_durability", "sync (default) or async"},
+	{"OPENKMS_AUDIT_FAILURE", "audit_failure", "fail-closed (default) or fail-open"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
 	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},
 	{"OPENKMS_SCHEDULER_INTERVAL", "scheduler_interval", "how often scheduled deletion, rotation and expiry run"},
@@ -207,6 +224,14 @@ func (c *Server) Set(field, val string) error {
 				c.Regions = append(c.Regions, r)
 			}
 		}
+	case "audit_sink":
+		c.AuditSink = val
+	case "audit_dir":
+		c.AuditDir = val
+	case "audit_durability":
+		c.AuditDurability = val
+	case "audit_failure":
+		c.AuditFailure = val
 	case "log_level":
 		c.LogLevel = val
 	case "log_format":
@@ -258,6 +283,21 @@ func (c *Server) Validate() error {
 	}
 	if (c.BootstrapAccessKeyID == "") != (c.BootstrapSecretAccessKey == "") {
 		return errors.New("bootstrap_access_key_id and bootstrap_secret_access_key must be given together")
+	}
+	switch c.AuditSink {
+	case "", "file", "stdout", "off":
+	default:
+		return fmt.Errorf("audit_sink: %q is not one of file, stdout, off", c.AuditSink)
+	}
+	switch c.AuditDurability {
+	case "", "sync", "async":
+	default:
+		return fmt.Errorf("audit_durability: %q is not one of sync, async", c.AuditDurability)
+	}
+	switch c.AuditFailure {
+	case "", "fail-closed", "fail-open":
+	default:
+		return fmt.Errorf("audit_failure: %q is not one of fail-closed, fail-open", c.AuditFailure)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -56,6 +56,7 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, aliasName, targetKe
 		if err != nil {
 			return err
 		}
+		noteKey(ctx, k.arn())
 		if k.state() == KeyStatePendingDeletion {
 			return invalidState(k)
 		}
@@ -97,6 +98,7 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, aliasName, targetKe
 		if err != nil {
 			return err
 		}
+		noteKey(ctx, k.arn())
 		if k.state() == KeyStatePendingDeletion {
 			return invalidState(k)
 		}

@@ -286,6 +286,7 @@ func (s *Service) open(ctx context.Context, c Caller, blobField string, blob []b
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	noteKey(ctx, k.arn())
 	if err := usableForSymmetricEncryption(k, algorithm); err != nil {
 		return nil, nil, 0, err
 	}

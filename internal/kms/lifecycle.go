@@ -116,6 +116,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 	if err != nil {
 		return KeyMetadata{}, err
 	}
+	noteKey(ctx, k.arn())
 	s.log.Info("key created", "key", k.arn(), "principal", c.Principal.ARN)
 	return k.metadata(), nil
 }

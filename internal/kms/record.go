@@ -337,6 +337,9 @@ func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref k
 		k, err = resolveKey(r, c, field, id, ref)
 		return err
 	})
+	if err == nil {
+		noteKey(ctx, k.arn())
+	}
 	return k, err
 }
 
@@ -350,6 +353,7 @@ func (s *Service) mutateKey(ctx context.Context, c Caller, id string, fn func(w 
 		if err != nil {
 			return err
 		}
+		noteKey(ctx, k.arn())
 		if err := fn(w, k); err != nil {
 			return err
 		}

@@ -79,3 +79,33 @@ func (s *Service) view(ctx context.Context, fn func(storage.Reader) error) error
 func (s *Service) update(ctx context.Context, fn func(storage.Writer) error) error {
 	return internalize(s.store.Update(ctx, fn))
 }
+
+// Trace collects what a request touched, for the audit record: the keys it
+// resolved. The HTTP layer attaches one to the request context with
+// WithTrace; the service fills it. It is not safe for concurrent use (one
+// request, one goroutine).
+type Trace struct {
+	KeyARNs []string
+}
+
+type traceKey struct{}
+
+// WithTrace returns a context carrying a fresh Trace.
+func WithTrace(ctx context.Context) (context.Context, *Trace) {
+	t := &Trace{}
+	return context.WithValue(ctx, traceKey{}, t), t
+}
+
+// noteKey records that the request used a key.
+func noteKey(ctx context.Context, keyARN string) {
+	t, _ := ctx.Value(traceKey{}).(*Trace)
+	if t == nil {
+		return
+	}
+	for _, a := range t.KeyARNs {
+		if a == keyARN {
+			return
+		}
+	}
+	t.KeyARNs = append(t.KeyARNs, keyARN)
+}

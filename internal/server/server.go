@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/openkms/openkms/internal/api"
+	"github.com/openkms/openkms/internal/audit"
 	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/config"
 	"github.com/openkms/openkms/internal/hsm"
@@ -96,7 +97,18 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	}
 	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log})
 	verifier := &sigv4.Verifier{Source: ids, Service: "kms", MaxSkew: time.Duration(cfg.MaxClockSkew)}
-	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Logger: log})
+	auditLog, err := openAudit(cfg, sealer, opts.Now, log)
+	if err != nil {
+		return err
+	}
+	if auditLog != nil {
+		defer func() {
+			if err := auditLog.Close(); err != nil {
+				log.Error("closing the audit log", "error", err)
+			}
+		}()
+	}
+	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Audit: auditLog, Logger: log})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -372,4 +384,44 @@ func RootKeyProvider(cfg config.Server) (rootkey.Provider, error) {
 		KeyLabel:       cfg.PKCS11KeyLabel,
 		WrappedKeyPath: filepath.Join(cfg.DataDir, pkcs11root.WrappedKeyFileName),
 	}), nil
+}
+
+// AuditDir is where the audit files and signing key live for cfg.
+func AuditDir(cfg config.Server) string {
+	if cfg.AuditDir != "" {
+		return cfg.AuditDir
+	}
+	return filepath.Join(cfg.DataDir, "audit")
+}
+
+// openAudit opens the audit logger cfg asks for, or returns nil when
+// auditing is off.
+func openAudit(cfg config.Server, sealer rootkey.Sealer, now func() time.Time, log *slog.Logger) (*audit.Logger, error) {
+	if cfg.AuditSink == "off" {
+		log.Warn("audit is OFF: requests are not recorded")
+		return nil, nil
+	}
+	acfg := audit.Config{Logger: log, Now: now, Durability: audit.DurabilitySync, FailurePolicy: audit.FailClosed}
+	if cfg.AuditDurability == "async" {
+		acfg.Durability = audit.DurabilityAsync
+	}
+	if cfg.AuditFailure == "fail-open" {
+		acfg.FailurePolicy = audit.FailOpen
+	}
+	dir := AuditDir(cfg)
+	key, err := audit.LoadOrCreateSigningKey(dir, sealer)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	var l *audit.Logger
+	if cfg.AuditSink == "stdout" {
+		acfg.Sink, acfg.SigningKey = audit.NewStdoutSink(), key
+		l, err = audit.New(acfg)
+	} else {
+		l, err = audit.Open(dir, sealer, acfg, audit.FileOptions{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	return l, nil
 }
