@@ -347,3 +347,91 @@ type deleteImportedKeyMaterialRequest struct {
 	KeyID         string `json:"KeyId"`
 	KeyMaterialID string `json:"KeyMaterialId"`
 }
+
+type signRequest struct {
+	KeyID            string   `json:"KeyId"`
+	Message          []byte   `json:"Message"`
+	MessageType      string   `json:"MessageType"`
+	SigningAlgorithm string   `json:"SigningAlgorithm"`
+	Signature        []byte   `json:"Signature"`
+	GrantTokens      []string `json:"GrantTokens"`
+	DryRun           bool     `json:"DryRun"`
+}
+
+type signResponse struct {
+	KeyID            string `json:"KeyId"`
+	Signature        []byte `json:"Signature"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}
+
+type verifyResponse struct {
+	KeyID            string `json:"KeyId"`
+	SignatureValid   bool   `json:"SignatureValid"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}
+
+type getPublicKeyResponse struct {
+	KeyID                  string   `json:"KeyId"`
+	PublicKey              []byte   `json:"PublicKey"`
+	CustomerMasterKeySpec  string   `json:"CustomerMasterKeySpec"`
+	KeySpec                string   `json:"KeySpec"`
+	KeyUsage               string   `json:"KeyUsage"`
+	EncryptionAlgorithms   []string `json:"EncryptionAlgorithms,omitempty"`
+	SigningAlgorithms      []string `json:"SigningAlgorithms,omitempty"`
+	KeyAgreementAlgorithms []string `json:"KeyAgreementAlgorithms,omitempty"`
+}
+
+type macRequest struct {
+	KeyID        string   `json:"KeyId"`
+	Message      []byte   `json:"Message"`
+	MacAlgorithm string   `json:"MacAlgorithm"`
+	Mac          []byte   `json:"Mac"`
+	GrantTokens  []string `json:"GrantTokens"`
+	DryRun       bool     `json:"DryRun"`
+}
+
+type generateMacResponse struct {
+	Mac          []byte `json:"Mac"`
+	MacAlgorithm string `json:"MacAlgorithm"`
+	KeyID        string `json:"KeyId"`
+}
+
+type verifyMacResponse struct {
+	KeyID        string `json:"KeyId"`
+	MacValid     bool   `json:"MacValid"`
+	MacAlgorithm string `json:"MacAlgorithm"`
+}
+
+type deriveSharedSecretRequest struct {
+	KeyID                 string    `json:"KeyId"`
+	KeyAgreementAlgorithm string    `json:"KeyAgreementAlgorithm"`
+	PublicKey             []byte    `json:"PublicKey"`
+	GrantTokens           []string  `json:"GrantTokens"`
+	DryRun                bool      `json:"DryRun"`
+	Recipient             *struct{} `json:"Recipient"`
+}
+
+type deriveSharedSecretResponse struct {
+	KeyID                 string `json:"KeyId"`
+	SharedSecret          []byte `json:"SharedSecret"`
+	KeyAgreementAlgorithm string `json:"KeyAgreementAlgorithm"`
+	KeyOrigin             string `json:"KeyOrigin"`
+}
+
+type generateDataKeyPairRequest struct {
+	EncryptionContext map[string]string `json:"EncryptionContext"`
+	KeyID             string            `json:"KeyId"`
+	KeyPairSpec       string            `json:"KeyPairSpec"`
+	GrantTokens       []string          `json:"GrantTokens"`
+	Recipient         *struct{}         `json:"Recipient"`
+	DryRun            bool              `json:"DryRun"`
+}
+
+type generateDataKeyPairResponse struct {
+	PrivateKeyCiphertextBlob []byte `json:"PrivateKeyCiphertextBlob"`
+	PrivateKeyPlaintext      []byte `json:"PrivateKeyPlaintext,omitempty"`
+	PublicKey                []byte `json:"PublicKey"`
+	KeyID                    string `json:"KeyId"`
+	KeyPairSpec              string `json:"KeyPairSpec"`
+	KeyMaterialID            string `json:"KeyMaterialId,omitempty"`
+}

@@ -38,7 +38,7 @@ type EncryptOutput struct {
 }
 
 // Encrypt encrypts up to 4096 bytes under a symmetric key's current
-// material.
+// material, or with an asymmetric ENCRYPT_DECRYPT key's public key.
 func (s *Service) Encrypt(ctx context.Context, c Caller, in EncryptInput) (EncryptOutput, error) {
 	if in.Plaintext == nil {
 		return EncryptOutput{}, required("plaintext")
@@ -53,7 +53,20 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in EncryptInput) (Encry
 	if err != nil {
 		return EncryptOutput{}, err
 	}
-	if err := usableForSymmetricEncryption(k, in.EncryptionAlgorithm); err != nil {
+	if !k.symmetric() {
+		if err := requireUsage(k, usageEncryptDecrypt, "Encrypt"); err != nil {
+			return EncryptOutput{}, err
+		}
+		if in.DryRun {
+			return EncryptOutput{}, dryRun()
+		}
+		ct, alg, err := s.encryptAsymmetric(k, in.EncryptionAlgorithm, in.Plaintext)
+		if err != nil {
+			return EncryptOutput{}, err
+		}
+		return EncryptOutput{CiphertextBlob: ct, KeyARN: k.arn(), EncryptionAlgorithm: alg}, nil
+	}
+	if err := usableForSymmetricEncryption(k, in.EncryptionAlgorithm, "Encrypt"); err != nil {
 		return EncryptOutput{}, err
 	}
 	if in.DryRun {
@@ -88,11 +101,11 @@ type DecryptOutput struct {
 // ReEncrypt. The blob names its key, so KeyId is optional; when given it
 // must name the same key.
 func (s *Service) Decrypt(ctx context.Context, c Caller, in DecryptInput) (DecryptOutput, error) {
-	k, pt, version, err := s.open(ctx, c, "ciphertextBlob", in.CiphertextBlob, in.EncryptionContext, in.GrantTokens, in.KeyID, "keyId", in.EncryptionAlgorithm, in.DryRun)
+	k, pt, version, alg, err := s.open(ctx, c, "Decrypt", in.CiphertextBlob, in.EncryptionContext, in.GrantTokens, in.KeyID, "keyId", in.EncryptionAlgorithm, in.DryRun)
 	if err != nil {
 		return DecryptOutput{}, err
 	}
-	return DecryptOutput{KeyARN: k.arn(), Plaintext: pt, EncryptionAlgorithm: EncryptionAlgorithmSymmetricDefault, KeyMaterialID: k.materialIDOf(version)}, nil
+	return DecryptOutput{KeyARN: k.arn(), Plaintext: pt, EncryptionAlgorithm: alg, KeyMaterialID: k.materialIDOf(version)}, nil
 }
 
 // ReEncryptInput is the input of ReEncrypt.
@@ -132,15 +145,25 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in ReEncryptInput) (R
 	if err != nil {
 		return ReEncryptOutput{}, err
 	}
-	if err := usableForSymmetricEncryption(dst, in.DestinationEncryptionAlgorithm); err != nil {
+	if dst.symmetric() {
+		if err := usableForSymmetricEncryption(dst, in.DestinationEncryptionAlgorithm, "ReEncrypt"); err != nil {
+			return ReEncryptOutput{}, err
+		}
+	} else if err := requireUsage(dst, usageEncryptDecrypt, "ReEncrypt"); err != nil {
 		return ReEncryptOutput{}, err
 	}
-	src, pt, version, err := s.open(ctx, c, "ciphertextBlob", in.CiphertextBlob, in.SourceEncryptionContext, in.GrantTokens, in.SourceKeyID, "sourceKeyId", in.SourceEncryptionAlgorithm, in.DryRun)
+	src, pt, version, srcAlg, err := s.open(ctx, c, "ReEncrypt", in.CiphertextBlob, in.SourceEncryptionContext, in.GrantTokens, in.SourceKeyID, "sourceKeyId", in.SourceEncryptionAlgorithm, in.DryRun)
 	if err != nil {
 		return ReEncryptOutput{}, err
 	}
 	defer clear(pt)
-	blob, err := s.seal(dst, pt, in.DestinationEncryptionContext)
+	var blob []byte
+	dstAlg := EncryptionAlgorithmSymmetricDefault
+	if dst.symmetric() {
+		blob, err = s.seal(dst, pt, in.DestinationEncryptionContext)
+	} else {
+		blob, dstAlg, err = s.encryptAsymmetric(dst, in.DestinationEncryptionAlgorithm, pt)
+	}
 	if err != nil {
 		return ReEncryptOutput{}, err
 	}
@@ -148,8 +171,8 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in ReEncryptInput) (R
 		CiphertextBlob:                 blob,
 		SourceKeyARN:                   src.arn(),
 		KeyARN:                         dst.arn(),
-		SourceEncryptionAlgorithm:      EncryptionAlgorithmSymmetricDefault,
-		DestinationEncryptionAlgorithm: EncryptionAlgorithmSymmetricDefault,
+		SourceEncryptionAlgorithm:      srcAlg,
+		DestinationEncryptionAlgorithm: dstAlg,
 		SourceKeyMaterialID:            src.materialIDOf(version),
 		DestinationKeyMaterialID:       dst.currentMaterialID(),
 	}, nil
@@ -204,7 +227,11 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in GenerateData
 	if err != nil {
 		return GenerateDataKeyOutput{}, err
 	}
-	if err := usableForSymmetricEncryption(k, ""); err != nil {
+	op := "GenerateDataKey"
+	if !withPlaintext {
+		op = "GenerateDataKeyWithoutPlaintext"
+	}
+	if err := usableForSymmetricEncryption(k, "", op); err != nil {
 		return GenerateDataKeyOutput{}, err
 	}
 	if in.DryRun {
@@ -246,62 +273,76 @@ func (s *Service) GenerateRandom(ctx context.Context, c Caller, numberOfBytes *i
 	return b, nil
 }
 
-// open authenticates and decrypts a ciphertext blob for Decrypt and
-// ReEncrypt, returning the key, the plaintext and the material version.
-func (s *Service) open(ctx context.Context, c Caller, blobField string, blob []byte, encCtx map[string]string, grantTokens []string, keyID, keyField, algorithm string, dryRunSet bool) (*keyRecord, []byte, uint32, error) {
+// open authenticates and decrypts a ciphertext for Decrypt and ReEncrypt,
+// returning the key, the plaintext, the material version and the algorithm.
+// A symmetric ciphertext names its key; an asymmetric one is opened with
+// the key that keyID names (required for asymmetric ciphertexts, as on
+// AWS).
+func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, encCtx map[string]string, grantTokens []string, keyID, keyField, algorithm string, dryRunSet bool) (*keyRecord, []byte, uint32, string, error) {
 	if blob == nil {
-		return nil, nil, 0, required(blobField)
+		return nil, nil, 0, "", required("ciphertextBlob")
 	}
-	if err := blobLength(blobField, blob, 1, ciphertext.MaxBlobLen); err != nil {
-		return nil, nil, 0, err
+	if err := blobLength("ciphertextBlob", blob, 1, ciphertext.MaxBlobLen); err != nil {
+		return nil, nil, 0, "", err
 	}
 	if err := commonCryptoParams(encCtx, grantTokens); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, "", err
+	}
+	var named *keyRecord
+	if keyID != "" {
+		var err error
+		if named, err = s.loadKey(ctx, c, keyField, keyID, keyOrAlias); err != nil {
+			return nil, nil, 0, "", err
+		}
+		if !named.symmetric() {
+			if err := requireUsage(named, usageEncryptDecrypt, op); err != nil {
+				return nil, nil, 0, "", err
+			}
+			if dryRunSet {
+				return nil, nil, 0, "", dryRun()
+			}
+			pt, alg, err := s.decryptAsymmetric(named, algorithm, blob)
+			if err != nil {
+				return nil, nil, 0, "", err
+			}
+			return named, pt, named.CurrentVersion, alg, nil
+		}
 	}
 	h, err := ciphertext.ParseHeader(blob)
 	if err != nil {
-		return nil, nil, 0, invalidCiphertext()
+		return nil, nil, 0, "", invalidCiphertext()
 	}
 	var k *keyRecord
 	err = s.view(ctx, func(r storage.Reader) error {
 		var err error
 		k, err = resolveKey(r, c, "keyId", keyARNInAccount(c.Region, h.Account, h.KeyID), keyOnly)
-		if err != nil {
-			if kmserr.Is(err, kmserr.NotFound) || kmserr.Is(err, kmserr.AccessDenied) {
-				return kmserr.New(kmserr.AccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
-			}
-			return err
+		if kmserr.Is(err, kmserr.NotFound) || kmserr.Is(err, kmserr.AccessDenied) {
+			return kmserr.New(kmserr.AccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
-		if keyID != "" {
-			named, err := resolveKey(r, c, keyField, keyID, keyOrAlias)
-			if err != nil {
-				return err
-			}
-			if named.KeyID != k.KeyID || named.Account != k.Account {
-				return kmserr.New(kmserr.IncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
-			}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, "", err
 	}
 	noteKey(ctx, k.arn())
-	if err := usableForSymmetricEncryption(k, algorithm); err != nil {
-		return nil, nil, 0, err
+	if named != nil && (named.KeyID != k.KeyID || named.Account != k.Account) {
+		return nil, nil, 0, "", kmserr.New(kmserr.IncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
+	}
+	if err := usableForSymmetricEncryption(k, algorithm, op); err != nil {
+		return nil, nil, 0, "", err
 	}
 	if dryRunSet {
-		return nil, nil, 0, dryRun()
+		return nil, nil, 0, "", dryRun()
 	}
 	aead, err := s.aead(k, h.Version)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, "", err
 	}
 	_, pt, err := ciphertext.OpenAEAD(aead, blob, encCtx)
 	if err != nil {
-		return nil, nil, 0, invalidCiphertext()
+		return nil, nil, 0, "", invalidCiphertext()
 	}
-	return k, pt, h.Version, nil
+	return k, pt, h.Version, EncryptionAlgorithmSymmetricDefault, nil
 }
 
 // seal encrypts under the key's current material.
@@ -363,12 +404,17 @@ func (s *Service) aead(k *keyRecord, version uint32) (cipher.AEAD, error) {
 	return a, nil
 }
 
-func usableForSymmetricEncryption(k *keyRecord, algorithm string) error {
+// usableForSymmetricEncryption checks that a key can run op (Encrypt,
+// Decrypt, GenerateDataKey, ...) as a symmetric encryption key.
+func usableForSymmetricEncryption(k *keyRecord, algorithm, op string) error {
 	if k.state() != KeyStateEnabled {
 		return stateError(k)
 	}
-	if k.KeyUsage != KeyUsageEncryptDecrypt.String() || k.KeySpec != KeySpecSymmetricDefault.String() {
-		return kmserr.New(kmserr.InvalidKeyUsage, "%s key usage is %s which is not valid for this operation.", k.arn(), k.KeyUsage)
+	if k.KeyUsage != usageEncryptDecrypt {
+		return kmserr.New(kmserr.InvalidKeyUsage, "%s key usage is %s which is not valid for %s.", k.arn(), k.KeyUsage, op)
+	}
+	if !k.symmetric() {
+		return kmserr.New(kmserr.InvalidKeyUsage, "%s key spec is %s which is not valid for %s.", k.arn(), k.KeySpec, op)
 	}
 	if algorithm != "" && algorithm != EncryptionAlgorithmSymmetricDefault {
 		if !contains(awsEncryptionAlgorithms, algorithm) {

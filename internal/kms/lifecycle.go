@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openkms/openkms/internal/keymaterial"
 	"github.com/openkms/openkms/internal/kmserr"
 	"github.com/openkms/openkms/internal/storage"
 )
@@ -39,25 +40,11 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 	if err := lengthBetween("description", in.Description, 0, maxDescriptionLen); err != nil {
 		return KeyMetadata{}, err
 	}
-	spec, usage, origin := KeySpecSymmetricDefault, KeyUsageEncryptDecrypt, OriginAWSKMS
-	if in.KeySpec != "" {
-		if !knownAWSKeySpec(in.KeySpec) {
-			return KeyMetadata{}, validation("keySpec", in.KeySpec, "Member must satisfy enum value set: ["+strings.Join(awsKeySpecs, ", ")+"]")
-		}
-		var err error
-		if spec, err = ParseKeySpec(in.KeySpec); err != nil {
-			return KeyMetadata{}, kmserr.New(kmserr.UnsupportedOperation, "KeySpec %s is not supported by this server yet.", in.KeySpec)
-		}
+	spec, usage, err := keySpecAndUsage(in.KeySpec, in.KeyUsage)
+	if err != nil {
+		return KeyMetadata{}, err
 	}
-	if in.KeyUsage != "" {
-		if !knownAWSKeyUsage(in.KeyUsage) {
-			return KeyMetadata{}, validation("keyUsage", in.KeyUsage, "Member must satisfy enum value set: ["+strings.Join(awsKeyUsages, ", ")+"]")
-		}
-		var err error
-		if usage, err = ParseKeyUsage(in.KeyUsage); err != nil {
-			return KeyMetadata{}, kmserr.New(kmserr.Validation, "KeyUsage %s is not compatible with KeySpec %s", in.KeyUsage, spec)
-		}
-	}
+	origin := OriginAWSKMS
 	if in.Origin != "" {
 		if !knownAWSOrigin(in.Origin) {
 			return KeyMetadata{}, validation("origin", in.Origin, "Member must satisfy enum value set: ["+strings.Join(awsOrigins, ", ")+"]")
@@ -95,22 +82,29 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 		CreationDate:   now,
 		Description:    in.Description,
 		State:          KeyStateEnabled.String(),
-		KeySpec:        spec.String(),
-		KeyUsage:       usage.String(),
+		KeySpec:        spec,
+		KeyUsage:       usage,
 		Origin:         origin.String(),
 		Policy:         policy,
 		Tags:           in.Tags,
 		CurrentVersion: 1,
 	}
-	if origin == OriginExternal {
+	switch {
+	case origin == OriginExternal:
 		k.State = KeyStatePendingImport.String()
 		k.CurrentVersion = 0
-	} else {
+	case k.symmetric():
 		m, err := s.newSymmetricMaterial(k.arn(), 1, now)
 		if err != nil {
 			return KeyMetadata{}, err
 		}
 		k.Materials = []materialRecord{m}
+	default:
+		m, pub, err := s.newAsymmetricMaterial(k, 1, now)
+		if err != nil {
+			return KeyMetadata{}, err
+		}
+		k.Materials, k.PublicKey = []materialRecord{m}, pub
 	}
 	err = s.update(ctx, func(w storage.Writer) error { return putKeyRecord(w, k) })
 	if err != nil {
@@ -423,4 +417,70 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// keySpecAndUsage validates CreateKey's KeySpec and KeyUsage, as AWS does:
+// the spec defaults to SYMMETRIC_DEFAULT, whose usage defaults to
+// ENCRYPT_DECRYPT; every other spec needs an explicit usage that it allows.
+func keySpecAndUsage(spec, usage string) (string, string, error) {
+	if spec == "" {
+		spec = specSymmetricDefault
+	}
+	if !knownAWSKeySpec(spec) {
+		return "", "", validation("keySpec", spec, "Member must satisfy enum value set: ["+strings.Join(awsKeySpecs, ", ")+"]")
+	}
+	if usage != "" && !knownAWSKeyUsage(usage) {
+		return "", "", validation("keyUsage", usage, "Member must satisfy enum value set: ["+strings.Join(awsKeyUsages, ", ")+"]")
+	}
+	if spec == specSymmetricDefault {
+		if usage == "" {
+			usage = usageEncryptDecrypt
+		}
+		if usage != usageEncryptDecrypt {
+			return "", "", kmserr.New(kmserr.Validation, "KeyUsage %s is not compatible with KeySpec %s", usage, spec)
+		}
+		return spec, usage, nil
+	}
+	ks, err := keymaterial.ParseKeySpec(spec)
+	if err != nil || !ks.Valid() {
+		return "", "", kmserr.New(kmserr.UnsupportedOperation, "KeySpec %s is not supported by this server.", spec)
+	}
+	if usage == "" {
+		return "", "", kmserr.New(kmserr.Validation, "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
+	}
+	ku, err := keymaterial.ParseKeyUsage(usage)
+	if err != nil || !ks.Allows(ku) {
+		return "", "", kmserr.New(kmserr.Validation, "KeyUsage %s is not compatible with KeySpec %s", usage, spec)
+	}
+	return spec, usage, nil
+}
+
+// newAsymmetricMaterial generates key material for an asymmetric or HMAC
+// key, seals the private part, and returns it with the public key (nil for
+// HMAC keys).
+func (s *Service) newAsymmetricMaterial(k *keyRecord, version uint32, now time.Time) (materialRecord, []byte, error) {
+	spec, err := keymaterial.ParseKeySpec(k.KeySpec)
+	if err != nil {
+		return materialRecord{}, nil, kmserr.Internal(err)
+	}
+	key, err := keymaterial.Generate(spec, s.rand)
+	if err != nil {
+		return materialRecord{}, nil, kmserr.Internal(err)
+	}
+	priv, err := key.MarshalPrivate()
+	if err != nil {
+		return materialRecord{}, nil, kmserr.Internal(err)
+	}
+	defer clear(priv)
+	var pub []byte
+	if spec.Asymmetric() {
+		if pub, err = key.PublicKeyDER(); err != nil {
+			return materialRecord{}, nil, kmserr.Internal(err)
+		}
+	}
+	sealed, err := s.sealer.Seal(priv, materialAAD(k.arn(), version))
+	if err != nil {
+		return materialRecord{}, nil, kmserr.Internal(err)
+	}
+	return materialRecord{Version: version, Created: now, Sealed: sealed}, pub, nil
 }

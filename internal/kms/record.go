@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openkms/openkms/internal/arn"
+	"github.com/openkms/openkms/internal/keymaterial"
 	"github.com/openkms/openkms/internal/kmserr"
 	"github.com/openkms/openkms/internal/storage"
 )
@@ -42,21 +43,23 @@ func deletionStorageKey(at time.Time, region, account, keyID string) string {
 // keyRecord is a key as stored. Key material is sealed under the root key
 // with the key ARN and material version bound as associated data.
 type keyRecord struct {
-	KeyID               string           `json:"id"`
-	Account             string           `json:"account"`
-	Region              string           `json:"region"`
-	CreationDate        time.Time        `json:"created"`
-	Description         string           `json:"description,omitempty"`
-	State               string           `json:"state"`
-	KeySpec             string           `json:"spec"`
-	KeyUsage            string           `json:"usage"`
-	Origin              string           `json:"origin"`
-	Policy              string           `json:"policy"`
-	Tags                []Tag            `json:"tags,omitempty"`
-	DeletionDate        time.Time        `json:"deletionDate,omitzero"`
-	PendingWindowInDays int              `json:"pendingWindow,omitempty"`
-	CurrentVersion      uint32           `json:"currentVersion"`
-	Materials           []materialRecord `json:"materials"`
+	KeyID               string    `json:"id"`
+	Account             string    `json:"account"`
+	Region              string    `json:"region"`
+	CreationDate        time.Time `json:"created"`
+	Description         string    `json:"description,omitempty"`
+	State               string    `json:"state"`
+	KeySpec             string    `json:"spec"`
+	KeyUsage            string    `json:"usage"`
+	Origin              string    `json:"origin"`
+	Policy              string    `json:"policy"`
+	Tags                []Tag     `json:"tags,omitempty"`
+	DeletionDate        time.Time `json:"deletionDate,omitzero"`
+	PendingWindowInDays int       `json:"pendingWindow,omitempty"`
+	CurrentVersion      uint32    `json:"currentVersion"`
+	// PublicKey is the DER SubjectPublicKeyInfo of an asymmetric key.
+	PublicKey []byte           `json:"publicKey,omitempty"`
+	Materials []materialRecord `json:"materials"`
 	// Rotation: automatic rotation schedule and on-demand count.
 	RotationEnabled    bool      `json:"rotationEnabled,omitempty"`
 	RotationPeriodDays int       `json:"rotationPeriod,omitempty"`
@@ -96,6 +99,21 @@ func (m *materialRecord) id(keyARN string) string {
 }
 
 func (k *keyRecord) arn() string { return arn.Key(k.Region, k.Account, k.KeyID) }
+
+// symmetric reports whether the key is a symmetric encryption key (AES-GCM
+// material handled here); any other spec is handled by keymaterial.
+func (k *keyRecord) symmetric() bool { return k.KeySpec == specSymmetricDefault }
+
+func names[T fmt.Stringer](v []T) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = x.String()
+	}
+	return out
+}
 
 func (k *keyRecord) state() KeyState {
 	st, err := ParseKeyState(k.State)
@@ -145,22 +163,29 @@ func materialAAD(keyARN string, version uint32) []byte {
 
 func (k *keyRecord) metadata() KeyMetadata {
 	st := k.state()
-	spec, _ := ParseKeySpec(k.KeySpec)
-	usage, _ := ParseKeyUsage(k.KeyUsage)
 	origin, _ := ParseOrigin(k.Origin)
 	md := KeyMetadata{
-		AccountID:           k.Account,
-		KeyID:               k.KeyID,
-		ARN:                 k.arn(),
-		CreationDate:        k.CreationDate,
-		Enabled:             st == KeyStateEnabled,
-		Description:         k.Description,
-		KeyUsage:            usage,
-		KeyState:            st,
-		Origin:              origin,
-		KeyManager:          "CUSTOMER",
-		KeySpec:             spec,
-		EncryptionAlgorithm: []string{EncryptionAlgorithmSymmetricDefault},
+		AccountID:    k.Account,
+		KeyID:        k.KeyID,
+		ARN:          k.arn(),
+		CreationDate: k.CreationDate,
+		Enabled:      st == KeyStateEnabled,
+		Description:  k.Description,
+		KeyUsage:     k.KeyUsage,
+		KeyState:     st,
+		Origin:       origin,
+		KeyManager:   "CUSTOMER",
+		KeySpec:      k.KeySpec,
+	}
+	if k.symmetric() {
+		md.EncryptionAlgorithm = []string{EncryptionAlgorithmSymmetricDefault}
+	} else if spec, err := keymaterial.ParseKeySpec(k.KeySpec); err == nil {
+		usage, _ := keymaterial.ParseKeyUsage(k.KeyUsage)
+		algs := keymaterial.AlgorithmsFor(spec, usage)
+		md.EncryptionAlgorithm = names(algs.Encryption)
+		md.SigningAlgorithms = names(algs.Signing)
+		md.MacAlgorithms = names(algs.Mac)
+		md.KeyAgreementAlgs = names(algs.KeyAgreement)
 	}
 	if st == KeyStatePendingDeletion {
 		md.DeletionDate = k.DeletionDate

@@ -33,7 +33,7 @@ func rotationStorageKey(at time.Time, region, account, keyID string) string {
 // rotatable refuses keys whose material cannot rotate automatically, as
 // AWS does: only symmetric encryption keys with AWS_KMS material.
 func rotatable(k *keyRecord) error {
-	if k.KeySpec != KeySpecSymmetricDefault.String() || k.Origin != OriginAWSKMS.String() {
+	if k.KeySpec != specSymmetricDefault || k.Origin != OriginAWSKMS.String() {
 		return kmserr.New(kmserr.UnsupportedOperation, "%s origin is %s which is not valid for this operation.", k.arn(), k.Origin)
 	}
 	return nil
@@ -123,7 +123,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, keyID string)
 		if k.state() != KeyStateEnabled {
 			return stateError(k)
 		}
-		if k.KeySpec != KeySpecSymmetricDefault.String() {
+		if k.KeySpec != specSymmetricDefault {
 			return kmserr.New(kmserr.UnsupportedOperation, "%s key spec is %s which is not valid for this operation.", k.arn(), k.KeySpec)
 		}
 		if k.OnDemandRotations >= maxOnDemandRotations {
@@ -197,7 +197,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, keyID string, 
 	if err != nil {
 		return Page[RotationEntry]{}, err
 	}
-	if k.KeySpec != KeySpecSymmetricDefault.String() {
+	if k.KeySpec != specSymmetricDefault {
 		return Page[RotationEntry]{}, kmserr.New(kmserr.UnsupportedOperation, "%s key spec is %s which is not valid for this operation.", k.arn(), k.KeySpec)
 	}
 	var afterVersion uint64

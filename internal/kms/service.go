@@ -53,6 +53,7 @@ type Service struct {
 	rand   io.Reader
 	log    *slog.Logger
 	aeads  aeadCache
+	keys   keyCache
 }
 
 // New returns a Service.

@@ -32,49 +32,13 @@ func ParseKeyState(s string) (KeyState, error) {
 	return parseEnum[KeyState](keyStateNames[:], "key state", s)
 }
 
-// KeySpec is the type of key material.
-type KeySpec int
-
+// Key specs and usages are kept as their AWS names. Symmetric encryption
+// keys are handled here; every other spec (asymmetric, HMAC) by package
+// keymaterial, whose typed enums parse and validate the names.
 const (
-	KeySpecUnknown KeySpec = iota
-	KeySpecSymmetricDefault
+	specSymmetricDefault = "SYMMETRIC_DEFAULT"
+	usageEncryptDecrypt  = "ENCRYPT_DECRYPT"
 )
-
-var keySpecNames = [...]string{"", "SYMMETRIC_DEFAULT"}
-
-func (s KeySpec) String() string {
-	if s <= 0 || int(s) >= len(keySpecNames) {
-		return "Unknown"
-	}
-	return keySpecNames[s]
-}
-
-// ParseKeySpec is the inverse of KeySpec.String.
-func ParseKeySpec(s string) (KeySpec, error) {
-	return parseEnum[KeySpec](keySpecNames[:], "key spec", s)
-}
-
-// KeyUsage is what a key may be used for.
-type KeyUsage int
-
-const (
-	KeyUsageUnknown KeyUsage = iota
-	KeyUsageEncryptDecrypt
-)
-
-var keyUsageNames = [...]string{"", "ENCRYPT_DECRYPT"}
-
-func (u KeyUsage) String() string {
-	if u <= 0 || int(u) >= len(keyUsageNames) {
-		return "Unknown"
-	}
-	return keyUsageNames[u]
-}
-
-// ParseKeyUsage is the inverse of KeyUsage.String.
-func ParseKeyUsage(s string) (KeyUsage, error) {
-	return parseEnum[KeyUsage](keyUsageNames[:], "key usage", s)
-}
 
 // Origin is where the key material came from.
 type Origin int
@@ -119,14 +83,17 @@ type KeyMetadata struct {
 	CreationDate        time.Time
 	Enabled             bool
 	Description         string
-	KeyUsage            KeyUsage
+	KeyUsage            string
 	KeyState            KeyState
 	DeletionDate        time.Time // zero unless PendingDeletion
 	PendingWindowInDays int       // zero unless PendingDeletion
 	Origin              Origin
 	KeyManager          string
-	KeySpec             KeySpec
+	KeySpec             string
 	EncryptionAlgorithm []string
+	SigningAlgorithms   []string
+	MacAlgorithms       []string
+	KeyAgreementAlgs    []string
 	MultiRegion         bool
 	// CurrentKeyMaterialID identifies the key material Encrypt uses now.
 	CurrentKeyMaterialID string

@@ -54,6 +54,8 @@ const (
 	ExpiredImportToken       Code = "ExpiredImportTokenException"
 	IncorrectKeyMaterial     Code = "IncorrectKeyMaterialException"
 	Conflict                 Code = "ConflictException"
+	KMSInvalidSignature      Code = "KMSInvalidSignatureException"
+	KMSInvalidMac            Code = "KMSInvalidMacException"
 )
 
 // Error is an error that a client sees.
