@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"internal/policy":              {},
 	"internal/storage/storagetest": {"internal/storage"},
 	"internal/rootkey":             {},
+	"internal/backup":              {"internal/rootkey", "internal/storage"},
 	"internal/audit":               {"internal/principal", "internal/rootkey"},
 	"internal/audit/audittest":     {"internal/audit"},
 	"internal/keymaterial":         {},
@@ -42,11 +43,12 @@ var allowed = map[string][]string{
 	"internal/auth/sigv4":          {"internal/kmserr", "internal/principal"},
 	"internal/identity":            {"internal/arn", "internal/auth/sigv4", "internal/policy", "internal/principal", "internal/rootkey", "internal/storage"},
 	"internal/keywrap":             {},
-	"internal/kms":                 {"internal/arn", "internal/ciphertext", "internal/keywrap", "internal/kmserr", "internal/principal", "internal/rootkey", "internal/storage"},
+	"internal/iamapi":              {"internal/arn", "internal/auth/sigv4", "internal/identity", "internal/kmserr", "internal/policy", "internal/principal"},
+	"internal/kms":                 {"internal/arn", "internal/ciphertext", "internal/keymaterial", "internal/keywrap", "internal/kmserr", "internal/principal", "internal/rootkey", "internal/storage"},
 	"internal/api":                 {"internal/audit", "internal/auth/sigv4", "internal/kms", "internal/kmserr"},
-	"internal/server":              {"internal/api", "internal/audit", "internal/auth/sigv4", "internal/config", "internal/hsm", "internal/rootkey/pkcs11root", "internal/identity", "internal/kms", "internal/rootkey", "internal/rootkey/fileroot", "internal/storage", "internal/storage/boltstore", "internal/storage/pgstore"},
+	"internal/server":              {"internal/api", "internal/audit", "internal/kmserr", "internal/backup", "internal/principal", "internal/iamapi", "internal/auth/sigv4", "internal/config", "internal/hsm", "internal/rootkey/pkcs11root", "internal/identity", "internal/kms", "internal/rootkey", "internal/rootkey/fileroot", "internal/storage", "internal/storage/boltstore", "internal/storage/pgstore"},
 	"internal/server/servertest":   {"internal/config", "internal/identity", "internal/server"},
-	"cmd/openkms":                  {"internal/config", "internal/server"},
+	"cmd/openkms":                  {"internal/audit", "internal/backup", "internal/config", "internal/iamapi", "internal/rootkey/pkcs11root", "internal/hsm", "internal/rootkey", "internal/server"},
 }
 
 func TestImportRules(t *testing.T) {

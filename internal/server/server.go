@@ -24,6 +24,7 @@ import (
 	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/config"
 	"github.com/openkms/openkms/internal/hsm"
+	"github.com/openkms/openkms/internal/iamapi"
 	"github.com/openkms/openkms/internal/identity"
 	"github.com/openkms/openkms/internal/kms"
 	"github.com/openkms/openkms/internal/rootkey"
@@ -90,7 +91,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		return err
 	}
 
-	ids := identity.New(store, sealer)
+	ids := identity.New(store, sealer, identity.WithClock(opts.Now))
 	creds, err := bootstrap(ctx, cfg, ids)
 	if err != nil {
 		return err
@@ -118,7 +119,9 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/", handler)
+	iamHandler := iamapi.New(iamapi.Config{Identity: ids, AdminAccount: cfg.AccountID,
+		MaxSkew: time.Duration(cfg.MaxClockSkew), Logger: log})
+	mux.Handle("/", withIAM(handler, iamHandler))
 
 	srv := &http.Server{
 		Handler:           mux,
@@ -150,7 +153,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		runScheduledJobs(jobs, store, svc, time.Duration(cfg.SchedulerInterval), log)
+		runScheduledJobs(jobs, store, svc, ids, time.Duration(cfg.SchedulerInterval), log)
 	}()
 
 	served := make(chan error, 1)
@@ -190,7 +193,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 // runs them, so each key is rotated, expired or deleted once per due date,
 // not once per node. (Each step is also transactional and re-checks its
 // record, so a lost lock never makes a job run twice.)
-func runScheduledJobs(ctx context.Context, store storage.Store, svc *kms.Service, interval time.Duration, log *slog.Logger) {
+func runScheduledJobs(ctx context.Context, store storage.Store, svc *kms.Service, ids *identity.Store, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	jobs := []struct {
@@ -200,6 +203,7 @@ func runScheduledJobs(ctx context.Context, store storage.Store, svc *kms.Service
 		{"deleted keys past their deletion date", svc.DeleteDueKeys},
 		{"rotated keys due for automatic rotation", svc.RotateDueKeys},
 		{"expired imported key material", svc.ExpireDueMaterial},
+		{"expired STS sessions", ids.DeleteExpiredSessions},
 	}
 	locker, _ := store.(clusterLocker)
 	runAll := func() {

@@ -1,0 +1,303 @@
+// Package iamapi serves the AWS IAM and STS APIs over the AWS Query
+// protocol, so that `aws iam ...`, `aws sts ...` and the SDKs' iam and sts
+// clients manage OpenKMS identities: form-encoded POSTs (or GETs with a
+// query string) carrying Action and Version, answered with XML documents as
+// AWS shapes them, errors as <ErrorResponse>. Every request is verified
+// with SigV4 (service "iam" for IAM and the OpenKMS admin actions, "sts" for
+// STS; any region is accepted, as IAM is a global service).
+//
+// It decodes parameters, decides who may call what (the caller's account
+// root, or a principal whose identity policies allow the action; AssumeRole
+// by the role's trust policy), calls package identity, and encodes the
+// result. The operations, limits and deviations are in docs/IAM.md.
+//
+// Protocol: https://smithy.io/2.0/aws/protocols/aws-query-protocol.html;
+// operations and shapes: the IAM and STS API references and the botocore
+// service models (iam 2010-05-08, sts 2011-06-15).
+package iamapi
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/openkms/openkms/internal/auth/sigv4"
+	"github.com/openkms/openkms/internal/identity"
+	"github.com/openkms/openkms/internal/principal"
+)
+
+// API versions and XML namespaces.
+const (
+	IAMVersion   = "2010-05-08"
+	STSVersion   = "2011-06-15"
+	AdminVersion = "openkms-admin-2026-01-01"
+
+	iamNamespace   = "https://iam.amazonaws.com/doc/2010-05-08/"
+	stsNamespace   = "https://sts.amazonaws.com/doc/2011-06-15/"
+	adminNamespace = "https://openkms.dev/doc/openkms-admin-2026-01-01/"
+)
+
+// Request bounds.
+const (
+	// MaxBodyBytes bounds a request body. The largest valid request (a
+	// 10 KiB policy, percent-encoded three times over) fits well inside.
+	MaxBodyBytes = 64 << 10
+	// maxParams bounds the number of parameters of one request.
+	maxParams = 512
+)
+
+// Config wires a Handler.
+type Config struct {
+	// Identity is the identity store; it is also the credential source.
+	Identity *identity.Store
+	// AdminAccount is the bootstrap account: its root user may call the
+	// OpenKMS admin actions (CreateAccount).
+	AdminAccount string
+	// MaxSkew is the allowed clock skew of signed requests
+	// (sigv4.DefaultMaxSkew when zero).
+	MaxSkew time.Duration
+	// Logger receives one debug line per request and errors; never
+	// parameters or secrets. Nil discards.
+	Logger *slog.Logger
+}
+
+// Handler serves the IAM, STS and admin Query APIs. It is safe for
+// concurrent use.
+type Handler struct {
+	ids      *identity.Store
+	admin    string
+	verifier map[string]*sigv4.Verifier // by signing service
+	log      *slog.Logger
+	ops      map[string]*operation
+	policies policyCache
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	h := &Handler{ids: cfg.Identity, admin: cfg.AdminAccount, log: cfg.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.verifier = map[string]*sigv4.Verifier{
+		"iam": {Source: cfg.Identity, Service: "iam", MaxSkew: cfg.MaxSkew},
+		"sts": {Source: cfg.Identity, Service: "sts", MaxSkew: cfg.MaxSkew},
+	}
+	h.ops = make(map[string]*operation)
+	for _, op := range operations() {
+		h.ops[op.name] = op
+	}
+	return h
+}
+
+// Operations returns the names of the actions served, for docs and tests.
+func (h *Handler) Operations() []string {
+	out := make([]string, 0, len(h.ops))
+	for name := range h.ops {
+		out = append(out, name)
+	}
+	return out
+}
+
+// Matches reports whether r is a Query-protocol request (IAM, STS or admin)
+// rather than a KMS JSON request: a POST with a form-encoded body and no
+// X-Amz-Target, or a GET whose query string has an Action. It reads only
+// headers and the URL.
+func Matches(r *http.Request) bool {
+	if r.Header.Get("X-Amz-Target") != "" {
+		return false
+	}
+	switch r.Method {
+	case http.MethodPost:
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		return err == nil && mt == "application/x-www-form-urlencoded"
+	case http.MethodGet:
+		if strings.Contains(r.URL.RawQuery, "X-Amz-Target=") {
+			return false
+		}
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		return err == nil && q.Get("Action") != ""
+	}
+	return false
+}
+
+// service is an API served here.
+type service int
+
+const (
+	serviceIAM service = iota + 1
+	serviceSTS
+	serviceAdmin
+)
+
+func (s service) version() string {
+	switch s {
+	case serviceSTS:
+		return STSVersion
+	case serviceAdmin:
+		return AdminVersion
+	}
+	return IAMVersion
+}
+
+func (s service) namespace() string {
+	switch s {
+	case serviceSTS:
+		return stsNamespace
+	case serviceAdmin:
+		return adminNamespace
+	}
+	return iamNamespace
+}
+
+// signingName is the SigV4 service name of the credential scope.
+func (s service) signingName() string {
+	if s == serviceSTS {
+		return "sts"
+	}
+	return "iam"
+}
+
+// operation is one action: its name, API, and the function that handles
+// it, returning the value to encode as <ActionResult> (nil for none).
+type operation struct {
+	name    string
+	service service
+	handle  func(h *Handler, c *call) (any, error)
+}
+
+// call is one authenticated request.
+type call struct {
+	ctx       context.Context
+	principal principal.Principal
+	region    string
+	params    params
+	sourceIP  string
+	tls       bool
+	op        *operation
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	svc := serviceIAM
+	name, err := h.serve(w, r, reqID, &svc)
+	status, code := http.StatusOK, ""
+	if err != nil {
+		var e *apiError
+		status, e = toAPIError(err, svc)
+		if status >= 500 {
+			h.log.Error("request failed", "action", name, "requestId", reqID, "error", err)
+		}
+		code = e.code
+		writeError(w, svc, status, e, reqID)
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
+		slog.String("requestId", reqID), slog.String("action", name),
+		slog.Int("status", status), slog.String("error", code),
+		slog.Duration("duration", time.Since(start)))
+}
+
+// serve handles one request and writes the response on success; otherwise
+// it returns the error to write. *svc is set as soon as the API is known,
+// so that errors carry its namespace.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string, svc *service) (string, error) {
+	var raw string
+	switch r.Method {
+	case http.MethodPost:
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return "", &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLarge",
+					message: fmt.Sprintf("Request body is larger than %d bytes.", MaxBodyBytes)}
+			}
+			return "", &apiError{code: "MalformedQueryString", message: "Could not read the request body."}
+		}
+		raw = string(body)
+		return h.dispatch(w, r, raw, body, reqID, svc)
+	case http.MethodGet:
+		raw = r.URL.RawQuery
+		return h.dispatch(w, r, raw, nil, reqID, svc)
+	}
+	return "", &apiError{status: http.StatusMethodNotAllowed, code: "InvalidAction",
+		message: "The Query API accepts POST and GET requests only."}
+}
+
+func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, raw string, body []byte, reqID string, svc *service) (string, error) {
+	ps, err := parseParams(raw)
+	if err != nil {
+		return "", err
+	}
+	action := ps.get("Action")
+	if action == "" {
+		return "", &apiError{code: "MissingAction", message: "Missing Action"}
+	}
+	op, ok := h.ops[action]
+	version := ps.get("Version")
+	if ok {
+		*svc = op.service
+	} else if version == STSVersion {
+		*svc = serviceSTS
+	}
+	if !ok || version != "" && version != op.service.version() {
+		return clipParam(action), &apiError{code: "InvalidAction",
+			message: fmt.Sprintf("Could not find operation %s for version %s", clipParam(action), clipParam(version))}
+	}
+	if r.URL.Path != "/" {
+		return action, &apiError{status: http.StatusNotFound, code: "InvalidAction",
+			message: "The Query API is served at /, not " + clipParam(r.URL.Path)}
+	}
+	auth, err := h.verifier[op.service.signingName()].Verify(r, body)
+	if err != nil {
+		return action, err
+	}
+	c := &call{ctx: r.Context(), principal: auth.Principal, region: auth.Region, params: ps,
+		sourceIP: sourceIP(r), tls: r.TLS != nil, op: op}
+	result, err := op.handle(h, c)
+	if err != nil {
+		return action, err
+	}
+	return action, writeResult(w, op, result, reqID)
+}
+
+func sourceIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// clipParam bounds client input echoed in a message.
+func clipParam(s string) string {
+	const max = 128
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
