@@ -175,7 +175,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		x.err = kmserr.New(kmserr.UnrecognizedClient, "The region %s is not served by this endpoint.", truncate(auth.Region, 64))
 		return x
 	}
-	caller := kms.Caller{Principal: auth.Principal, Region: auth.Region}
+	caller := kms.Caller{Principal: auth.Principal, Region: auth.Region, SourceIP: sourceIP(r), SecureTransport: r.TLS != nil}
 	out, err := rt.handle(ctx, caller, body)
 	if err != nil {
 		x.err = err

@@ -215,7 +215,7 @@ func (h *Handler) getKeyPolicy(ctx context.Context, c kms.Caller, in *keyPolicyR
 }
 
 func (h *Handler) putKeyPolicy(ctx context.Context, c kms.Caller, in *keyPolicyRequest) (*empty, error) {
-	return &empty{}, h.svc.PutKeyPolicy(ctx, c, in.KeyID, deref(in.PolicyName), deref(in.Policy))
+	return &empty{}, h.svc.PutKeyPolicy(ctx, c, in.KeyID, deref(in.PolicyName), deref(in.Policy), in.BypassPolicyLockoutSafetyCheck)
 }
 
 func (h *Handler) listKeyPolicies(ctx context.Context, c kms.Caller, in *listRequest) (*listKeyPoliciesResponse, error) {

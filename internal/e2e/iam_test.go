@@ -163,9 +163,19 @@ func TestIAMUsersAndAccessKeys(t *testing.T) {
 	if aws.ToString(id.Arn) != aws.ToString(u.Arn) || aws.ToString(id.UserId) != aws.ToString(u.UserId) || aws.ToString(id.Account) != servertest.Account {
 		t.Fatalf("got identity %s %s %s, want alice's", aws.ToString(id.Arn), aws.ToString(id.UserId), aws.ToString(id.Account))
 	}
+	// KMS authorizes her by IAM policy: none yet, so denied; then allowed.
 	aliceKMS := kmsClient(s.Endpoint, *ak.AccessKeyId, *ak.SecretAccessKey, "")
+	_, err = aliceKMS.ListKeys(ctx, &kms.ListKeysInput{})
+	wantAPIError(t, err, "AccessDeniedException", "User: arn:aws:iam::111122223333:user/eng/alice is not authorized to perform: kms:ListKeys on resource: * because no identity-based policy allows the kms:ListKeys action")
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("list-keys"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ListKeys","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := aliceKMS.ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
-		t.Fatalf("KMS ListKeys as alice: %v", err)
+		t.Fatalf("KMS ListKeys as alice with an allowing policy: %v", err)
+	}
+	if _, err := root.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("list-keys")}); err != nil {
+		t.Fatal(err)
 	}
 
 	// Without an identity policy alice may not manage IAM.
@@ -307,6 +317,11 @@ func TestAssumeRole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateRole: %v", err)
 	}
+	// The role's sessions may list keys (KMS authorizes them by the role's policy).
+	if _, err := root.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Deployer"), PolicyName: aws.String("list-keys"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ListKeys","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
 	if aws.ToString(cr.Role.Arn) != roleARN || !strings.HasPrefix(aws.ToString(cr.Role.RoleId), "AROA") || aws.ToInt32(cr.Role.MaxSessionDuration) != 7200 {
 		t.Fatalf("got role %s %s %d, want %s, an AROA id, 7200", aws.ToString(cr.Role.Arn), aws.ToString(cr.Role.RoleId), aws.ToInt32(cr.Role.MaxSessionDuration), roleARN)
 	}
@@ -424,6 +439,9 @@ func TestAssumeRole(t *testing.T) {
 	if _, err := root.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("Deployer"), PolicyName: aws.String("keys"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}`)}); err != nil {
 		t.Fatalf("PutRolePolicy: %v", err)
+	}
+	if _, err := root.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("Deployer"), PolicyName: aws.String("list-keys")}); err != nil {
+		t.Fatal(err)
 	}
 	_, err = root.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("Deployer")})
 	wantAPIError(t, err, "DeleteConflict", "Cannot delete entity, must delete policies first.")

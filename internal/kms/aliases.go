@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -51,6 +52,9 @@ func (s *Service) CreateAlias(ctx context.Context, c Caller, aliasName, targetKe
 	if isAliasRef(targetKeyID) {
 		return kmserr.New(kmserr.Validation, "Aliases must refer to keys. Not aliases")
 	}
+	if _, err := s.loadKey(ctx, c, "targetKeyId", targetKeyID, keyOnly, requires("kms:CreateAlias")); err != nil {
+		return err
+	}
 	return s.update(ctx, func(w storage.Writer) error {
 		k, err := resolveKey(w, c, "targetKeyId", targetKeyID, keyOnly)
 		if err != nil {
@@ -86,6 +90,17 @@ func (s *Service) UpdateAlias(ctx context.Context, c Caller, aliasName, targetKe
 	if isAliasRef(targetKeyID) {
 		return kmserr.New(kmserr.Validation, "Aliases must refer to keys. Not aliases")
 	}
+	if _, err := s.loadKey(ctx, c, "targetKeyId", targetKeyID, keyOnly, requires("kms:UpdateAlias")); err != nil {
+		return err
+	}
+	if al, err := storage.Get(ctx, s.store, aliasStorageKey(c.Region, c.Principal.Account, aliasName)); err == nil {
+		var rec aliasRecord
+		if json.Unmarshal(al, &rec) == nil && rec.TargetKeyID != "" {
+			if _, err := s.loadKey(ctx, c, "aliasName", rec.TargetKeyID, keyOnly, requires("kms:UpdateAlias")); err != nil && !kmserr.Is(err, kmserr.NotFound) {
+				return err
+			}
+		}
+	}
 	return s.update(ctx, func(w storage.Writer) error {
 		al, err := getAliasRecord(w, c.Region, c.Principal.Account, aliasName)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -120,6 +135,14 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, aliasName string) e
 	if err := validateAliasName(aliasName, false); err != nil {
 		return err
 	}
+	if al, err := storage.Get(ctx, s.store, aliasStorageKey(c.Region, c.Principal.Account, aliasName)); err == nil {
+		var rec aliasRecord
+		if json.Unmarshal(al, &rec) == nil && rec.TargetKeyID != "" {
+			if _, err := s.loadKey(ctx, c, "aliasName", rec.TargetKeyID, keyOnly, requires("kms:DeleteAlias")); err != nil && !kmserr.Is(err, kmserr.NotFound) {
+				return err
+			}
+		}
+	}
 	return s.update(ctx, func(w storage.Writer) error {
 		if _, err := getAliasRecord(w, c.Region, c.Principal.Account, aliasName); err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
@@ -137,6 +160,9 @@ func (s *Service) DeleteAlias(ctx context.Context, c Caller, aliasName string) e
 func (s *Service) ListAliases(ctx context.Context, c Caller, keyID string, limit int, marker string) (Page[AliasEntry], error) {
 	limit, err := pageLimit(limit, 50, 100)
 	if err != nil {
+		return Page[AliasEntry]{}, err
+	}
+	if err := s.authorize(ctx, c, newAuthz(c, "kms:ListAliases", nil)); err != nil {
 		return Page[AliasEntry]{}, err
 	}
 	after, err := decodeMarker(marker)

@@ -155,7 +155,7 @@ func (s *Service) signingKey(ctx context.Context, c Caller, in *SignInput, op st
 	if err := commonCryptoParams(nil, in.GrantTokens); err != nil {
 		return nil, 0, 0, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias)
+	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias, requires("kms:"+op, withValue("kms:SigningAlgorithm", in.SigningAlgorithm), withValue("kms:MessageType", orRaw(in.MessageType))))
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -225,7 +225,7 @@ func (s *Service) GetPublicKey(ctx context.Context, c Caller, keyID string, gran
 	if err := commonCryptoParams(nil, grantTokens); err != nil {
 		return PublicKeyOutput{}, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias, requires("kms:GetPublicKey"))
 	if err != nil {
 		return PublicKeyOutput{}, err
 	}
@@ -273,7 +273,7 @@ func (s *Service) macKey(ctx context.Context, c Caller, in *MacInput, op string)
 	if err := commonCryptoParams(nil, in.GrantTokens); err != nil {
 		return nil, nil, 0, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias)
+	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias, requires("kms:"+op, withValue("kms:MacAlgorithm", in.MacAlgorithm)))
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -353,7 +353,7 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, c Caller, keyID, algor
 	if err := commonCryptoParams(nil, grantTokens); err != nil {
 		return DeriveSharedSecretOutput{}, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias, requires("kms:DeriveSharedSecret", withValue("kms:KeyAgreementAlgorithm", algorithm)))
 	if err != nil {
 		return DeriveSharedSecretOutput{}, err
 	}
@@ -399,13 +399,13 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, keyID, keyP
 	if err := commonCryptoParams(encCtx, grantTokens); err != nil {
 		return GenerateDataKeyPairOutput{}, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias)
-	if err != nil {
-		return GenerateDataKeyPairOutput{}, err
-	}
 	op := "GenerateDataKeyPair"
 	if !withPlaintext {
 		op = "GenerateDataKeyPairWithoutPlaintext"
+	}
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias, requires("kms:"+op, withEC(encCtx), withValue("kms:DataKeyPairSpec", keyPairSpec)))
+	if err != nil {
+		return GenerateDataKeyPairOutput{}, err
 	}
 	if err := usableForSymmetricEncryption(k, "", op); err != nil {
 		return GenerateDataKeyPairOutput{}, err

@@ -31,7 +31,7 @@ func TestInvariant1NoKeyMaterialAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := New(Config{Store: st, Sealer: sealer})
-	c := Caller{Principal: principal.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root"}, Region: "us-east-1"}
+	c := Caller{Principal: principal.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: principal.TypeRoot}, Region: "us-east-1"}
 
 	var secrets [][]byte
 	for i := 0; i < 20; i++ {
@@ -99,7 +99,7 @@ func TestSealedMaterialIsBoundToItsKey(t *testing.T) {
 	}
 	defer st.Close()
 	svc := New(Config{Store: st, Sealer: sealer})
-	c := Caller{Principal: principal.Principal{Account: "111122223333"}, Region: "us-east-1"}
+	c := Caller{Principal: principal.Principal{Account: "111122223333", ARN: "arn:aws:iam::111122223333:root", Type: principal.TypeRoot}, Region: "us-east-1"}
 	a, _ := svc.CreateKey(ctx, c, CreateKeyInput{})
 	b, _ := svc.CreateKey(ctx, c, CreateKeyInput{})
 	err = st.Update(ctx, func(w storage.Writer) error {

@@ -49,7 +49,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in EncryptInput) (Encry
 	if err := commonCryptoParams(in.EncryptionContext, in.GrantTokens); err != nil {
 		return EncryptOutput{}, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias)
+	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias, requires("kms:Encrypt", withEC(in.EncryptionContext), withValue("kms:EncryptionAlgorithm", orDefault(in.EncryptionAlgorithm))))
 	if err != nil {
 		return EncryptOutput{}, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in ReEncryptInput) (R
 	if err := commonCryptoParams(in.DestinationEncryptionContext, nil); err != nil {
 		return ReEncryptOutput{}, err
 	}
-	dst, err := s.loadKey(ctx, c, "destinationKeyId", in.DestinationKeyID, keyOrAlias)
+	dst, err := s.loadKey(ctx, c, "destinationKeyId", in.DestinationKeyID, keyOrAlias, requires("kms:ReEncryptTo", withEC(in.DestinationEncryptionContext), withValue("kms:EncryptionAlgorithm", orDefault(in.DestinationEncryptionAlgorithm)), withValue("kms:ReEncryptOnSameKey", "false")))
 	if err != nil {
 		return ReEncryptOutput{}, err
 	}
@@ -223,13 +223,13 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in GenerateData
 	if err := commonCryptoParams(in.EncryptionContext, in.GrantTokens); err != nil {
 		return GenerateDataKeyOutput{}, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias)
-	if err != nil {
-		return GenerateDataKeyOutput{}, err
-	}
 	op := "GenerateDataKey"
 	if !withPlaintext {
 		op = "GenerateDataKeyWithoutPlaintext"
+	}
+	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOrAlias, requires("kms:"+op, withEC(in.EncryptionContext)))
+	if err != nil {
+		return GenerateDataKeyOutput{}, err
 	}
 	if err := usableForSymmetricEncryption(k, "", op); err != nil {
 		return GenerateDataKeyOutput{}, err
@@ -258,6 +258,9 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in GenerateData
 func (s *Service) GenerateRandom(ctx context.Context, c Caller, numberOfBytes *int, customKeyStoreID string) ([]byte, error) {
 	if numberOfBytes == nil {
 		return nil, kmserr.New(kmserr.Validation, "NumberOfBytes is required.")
+	}
+	if err := s.authorize(ctx, c, newAuthz(c, "kms:GenerateRandom", nil)); err != nil {
+		return nil, err
 	}
 	n := *numberOfBytes
 	if err := intBetween("numberOfBytes", n, 1, maxRandomBytes); err != nil {
@@ -291,7 +294,7 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 	var named *keyRecord
 	if keyID != "" {
 		var err error
-		if named, err = s.loadKey(ctx, c, keyField, keyID, keyOrAlias); err != nil {
+		if named, err = s.loadKey(ctx, c, keyField, keyID, keyOrAlias, decryptNeed(op, encCtx, algorithm)); err != nil {
 			return nil, nil, 0, "", err
 		}
 		if !named.symmetric() {
@@ -327,6 +330,16 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 	noteKey(ctx, k.arn())
 	if named != nil && (named.KeyID != k.KeyID || named.Account != k.Account) {
 		return nil, nil, 0, "", kmserr.New(kmserr.IncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
+	}
+	if named == nil {
+		n := decryptNeed(op, encCtx, algorithm)
+		r := newAuthz(c, n.action, k)
+		for _, o := range n.opts {
+			o(r)
+		}
+		if err := s.authorize(ctx, c, r); err != nil {
+			return nil, nil, 0, "", err
+		}
 	}
 	if err := usableForSymmetricEncryption(k, algorithm, op); err != nil {
 		return nil, nil, 0, "", err

@@ -91,7 +91,7 @@ func (s *Service) GetParametersForImport(ctx context.Context, c Caller, keyID, a
 	if algorithm == "RSAES_PKCS1_V1_5" || algorithm == "SM2PKE" || wrappingKeySpec == "SM2" {
 		return ImportParameters{}, kmserr.New(kmserr.UnsupportedOperation, "Wrapping algorithm %s with wrapping key spec %s is not supported by this server.", algorithm, wrappingKeySpec)
 	}
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly, requires("kms:GetParametersForImport", withValue("kms:WrappingAlgorithm", algorithm), withValue("kms:WrappingKeySpec", wrappingKeySpec)))
 	if err != nil {
 		return ImportParameters{}, err
 	}
@@ -208,7 +208,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in ImportKeyM
 	}
 	tokenID := hex.EncodeToString(in.ImportToken[1:])
 
-	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOnly)
+	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOnly, requires("kms:ImportKeyMaterial", withValue("kms:ExpirationModel", model), withValidTo(in.ValidTo)))
 	if err != nil {
 		return ImportKeyMaterialOutput{}, err
 	}
@@ -242,7 +242,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in ImportKeyM
 	}
 	fp := materialFingerprint(k.arn(), material)
 	var out ImportKeyMaterialOutput
-	k, err = s.mutateKey(ctx, c, in.KeyID, func(w storage.Writer, k *keyRecord) error {
+	k, err = s.mutateKey(ctx, c, in.KeyID, requires("kms:ImportKeyMaterial", withValue("kms:ExpirationModel", model), withValidTo(in.ValidTo)), func(w storage.Writer, k *keyRecord) error {
 		if err := importable(k); err != nil {
 			return err
 		}
@@ -391,7 +391,7 @@ func promotePendingMaterial(k *keyRecord) error {
 // returns the key ARN and the material id deleted.
 func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, c Caller, keyID, materialID string) (string, string, error) {
 	var deletedID string
-	k, err := s.mutateKey(ctx, c, keyID, func(w storage.Writer, k *keyRecord) error {
+	k, err := s.mutateKey(ctx, c, keyID, requires("kms:DeleteImportedKeyMaterial"), func(w storage.Writer, k *keyRecord) error {
 		if k.Origin != originExternal {
 			return kmserr.New(kmserr.UnsupportedOperation, "%s origin is %s which is not valid for this operation.", k.arn(), k.Origin)
 		}

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,16 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 		policy = defaultKeyPolicy(c.Principal.Account)
 	} else if err := validatePolicyDocument(policy); err != nil {
 		return KeyMetadata{}, err
+	} else if err := s.parseKeyPolicy(policy); err != nil {
+		return KeyMetadata{}, err
+	}
+	az := newAuthz(c, "kms:CreateKey", nil).
+		with("kms:KeyOrigin", origin.String()).with("kms:KeySpec", spec).with("kms:KeyUsage", usage).
+		with("kms:MultiRegion", strconv.FormatBool(in.MultiRegion)).
+		with("kms:BypassPolicyLockoutSafetyCheck", strconv.FormatBool(in.BypassPolicyLockoutSafetyCheck))
+	withRequestTags(in.Tags)(az)
+	if err := s.authorize(ctx, c, az); err != nil {
+		return KeyMetadata{}, err
 	}
 
 	keyID, err := newUUID(s.rand)
@@ -88,6 +99,11 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 		Policy:         policy,
 		Tags:           in.Tags,
 		CurrentVersion: 1,
+	}
+	if in.Policy != "" && !in.BypassPolicyLockoutSafetyCheck {
+		if err := s.lockoutCheck(ctx, c, k, policy); err != nil {
+			return KeyMetadata{}, err
+		}
 	}
 	switch {
 	case origin == OriginExternal:
@@ -131,7 +147,7 @@ func (s *Service) newSymmetricMaterial(keyARN string, version uint32, now time.T
 
 // DescribeKey returns a key's metadata.
 func (s *Service) DescribeKey(ctx context.Context, c Caller, keyID string) (KeyMetadata, error) {
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOrAlias, requires("kms:DescribeKey"))
 	if err != nil {
 		return KeyMetadata{}, err
 	}
@@ -152,6 +168,9 @@ type Page[T any] struct {
 // ListKeys lists the keys of the caller's account in the caller's region.
 // limit is 0 for the default (100) or 1..1000.
 func (s *Service) ListKeys(ctx context.Context, c Caller, limit int, marker string) (Page[KeyListEntry], error) {
+	if err := s.authorize(ctx, c, newAuthz(c, "kms:ListKeys", nil)); err != nil {
+		return Page[KeyListEntry]{}, err
+	}
 	limit, err := pageLimit(limit, 100, 1000)
 	if err != nil {
 		return Page[KeyListEntry]{}, err
@@ -178,7 +197,7 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, limit int, marker stri
 
 // EnableKey sets a key's state to Enabled.
 func (s *Service) EnableKey(ctx context.Context, c Caller, keyID string) error {
-	_, err := s.mutateKey(ctx, c, keyID, func(_ storage.Writer, k *keyRecord) error {
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:EnableKey"), func(_ storage.Writer, k *keyRecord) error {
 		switch k.state() {
 		case KeyStateEnabled, KeyStateDisabled:
 			k.State = KeyStateEnabled.String()
@@ -191,7 +210,7 @@ func (s *Service) EnableKey(ctx context.Context, c Caller, keyID string) error {
 
 // DisableKey sets a key's state to Disabled.
 func (s *Service) DisableKey(ctx context.Context, c Caller, keyID string) error {
-	_, err := s.mutateKey(ctx, c, keyID, func(_ storage.Writer, k *keyRecord) error {
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:DisableKey"), func(_ storage.Writer, k *keyRecord) error {
 		switch k.state() {
 		case KeyStateEnabled, KeyStateDisabled:
 			k.State = KeyStateDisabled.String()
@@ -207,7 +226,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, c Caller, keyID, des
 	if err := lengthBetween("description", description, 0, maxDescriptionLen); err != nil {
 		return err
 	}
-	_, err := s.mutateKey(ctx, c, keyID, func(_ storage.Writer, k *keyRecord) error {
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:UpdateKeyDescription"), func(_ storage.Writer, k *keyRecord) error {
 		if k.state() == KeyStatePendingDeletion {
 			return invalidState(k)
 		}
@@ -236,7 +255,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, keyID strin
 			return ScheduleKeyDeletionOutput{}, kmserr.New(kmserr.Validation, "PendingWindowInDays must be between %d and %d", minPendingWindow, maxPendingWindow)
 		}
 	}
-	k, err := s.mutateKey(ctx, c, keyID, func(w storage.Writer, k *keyRecord) error {
+	k, err := s.mutateKey(ctx, c, keyID, requires("kms:ScheduleKeyDeletion", withValue("kms:ScheduleKeyDeletionPendingWindowInDays", strconv.Itoa(days))), func(w storage.Writer, k *keyRecord) error {
 		switch k.state() {
 		case KeyStateEnabled, KeyStateDisabled, KeyStatePendingImport:
 		default:
@@ -257,7 +276,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c Caller, keyID strin
 // CancelKeyDeletion takes a key out of PendingDeletion; it becomes Disabled
 // as on AWS. It returns the key ARN.
 func (s *Service) CancelKeyDeletion(ctx context.Context, c Caller, keyID string) (string, error) {
-	k, err := s.mutateKey(ctx, c, keyID, func(w storage.Writer, k *keyRecord) error {
+	k, err := s.mutateKey(ctx, c, keyID, requires("kms:CancelKeyDeletion"), func(w storage.Writer, k *keyRecord) error {
 		if k.state() != KeyStatePendingDeletion {
 			return kmserr.New(kmserr.KMSInvalidState, "%s is not pending deletion.", k.arn())
 		}
@@ -332,7 +351,7 @@ func (s *Service) GetKeyPolicy(ctx context.Context, c Caller, keyID, policyName 
 	if policyName != "" && policyName != "default" {
 		return "", kmserr.New(kmserr.NotFound, "No such policy exists")
 	}
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly, requires("kms:GetKeyPolicy"))
 	if err != nil {
 		return "", err
 	}
@@ -341,7 +360,10 @@ func (s *Service) GetKeyPolicy(ctx context.Context, c Caller, keyID, policyName 
 
 // PutKeyPolicy replaces a key's policy (stored as given until policy
 // evaluation lands).
-func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, keyID, policyName, policy string) error {
+//
+// Unless bypass is set, the new policy must still let the caller change
+// the policy (the policy lockout safety check).
+func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, keyID, policyName, policy string, bypass bool) error {
 	if policyName != "" && policyName != "default" {
 		return validation("policyName", policyName, "Member must satisfy regular expression pattern: default")
 	}
@@ -351,7 +373,15 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, keyID, policyName,
 	if err := validatePolicyDocument(policy); err != nil {
 		return err
 	}
-	_, err := s.mutateKey(ctx, c, keyID, func(_ storage.Writer, k *keyRecord) error {
+	if err := s.parseKeyPolicy(policy); err != nil {
+		return err
+	}
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:PutKeyPolicy", withValue("kms:BypassPolicyLockoutSafetyCheck", strconv.FormatBool(bypass))), func(_ storage.Writer, k *keyRecord) error {
+		if !bypass {
+			if err := s.lockoutCheck(ctx, c, k, policy); err != nil {
+				return err
+			}
+		}
 		k.Policy = policy
 		return nil
 	})
@@ -360,7 +390,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c Caller, keyID, policyName,
 
 // ListKeyPolicies lists a key's policy names: always "default".
 func (s *Service) ListKeyPolicies(ctx context.Context, c Caller, keyID string) ([]string, error) {
-	if _, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly); err != nil {
+	if _, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly, requires("kms:ListKeyPolicies")); err != nil {
 		return nil, err
 	}
 	return []string{"default"}, nil

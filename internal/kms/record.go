@@ -319,9 +319,6 @@ func resolveKey(r storage.Reader, c Caller, field, id string, ref keyRef) (*keyR
 		if ref != keyOrAlias {
 			return nil, invalidKeyID(id, ref)
 		}
-		if err := checkAccount(c, account, arn.Alias(region, account, name)); err != nil {
-			return nil, err
-		}
 		al, err := getAliasRecord(r, region, account, name)
 		if errors.Is(err, storage.ErrNotFound) || err == nil && al.TargetKeyID == "" {
 			return nil, aliasNotFound(arn.Alias(region, account, name))
@@ -333,9 +330,6 @@ func resolveKey(r storage.Reader, c Caller, field, id string, ref keyRef) (*keyR
 	} else if !isKeyID(name) {
 		return nil, invalidKeyID(id, ref)
 	}
-	if err := checkAccount(c, account, arn.Key(region, account, name)); err != nil {
-		return nil, err
-	}
 	k, err := getKeyRecord(r, region, account, name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, notFoundKey(arn.Key(region, account, name))
@@ -343,48 +337,78 @@ func resolveKey(r storage.Reader, c Caller, field, id string, ref keyRef) (*keyR
 	return k, err
 }
 
-// checkAccount enforces account isolation: until key policies are
-// evaluated, only principals of the key's own account may use it.
-func checkAccount(c Caller, account, resourceARN string) error {
-	if account == c.Principal.Account {
-		return nil
-	}
-	return kmserr.New(kmserr.AccessDenied,
-		"User: %s is not authorized to perform this operation on resource: %s because no resource-based policy allows it",
-		c.Principal.ARN, resourceARN)
+// need names the permission an operation needs on its key: the action
+// and the request's own condition keys.
+type need struct {
+	action string
+	opts   []func(*authzRequest)
 }
 
-// loadKey resolves a key in its own read transaction.
-func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref keyRef) (*keyRecord, error) {
+func requires(action string, opts ...func(*authzRequest)) need { return need{action, opts} }
+
+// loadKey resolves a key in its own read transaction and authorizes the
+// caller for n on it. Every operation on a key goes through here (or
+// mutateKey), so none can skip authorization.
+func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref keyRef, n need) (*keyRecord, error) {
 	var k *keyRecord
 	err := s.view(ctx, func(r storage.Reader) error {
 		var err error
 		k, err = resolveKey(r, c, field, id, ref)
 		return err
 	})
-	if err == nil {
-		noteKey(ctx, k.arn())
+	if err != nil {
+		return nil, err
 	}
-	return k, err
+	noteKey(ctx, k.arn())
+	r := newAuthz(c, n.action, k)
+	if alias := requestAlias(id); alias != "" {
+		r.ctx.Set("kms:RequestAlias", alias)
+	}
+	for _, o := range n.opts {
+		o(r)
+	}
+	if err := s.authorize(ctx, c, r); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
-// mutateKey resolves a key and applies fn to it in one read-write
-// transaction, storing the record if fn returns nil.
-func (s *Service) mutateKey(ctx context.Context, c Caller, id string, fn func(w storage.Writer, k *keyRecord) error) (*keyRecord, error) {
-	var k *keyRecord
-	err := s.update(ctx, func(w storage.Writer) error {
-		var err error
-		k, err = resolveKey(w, c, "keyId", id, keyOnly)
+// mutateKey resolves and authorizes like loadKey, then applies fn to the
+// key's current record in a read-write transaction, storing it if fn
+// returns nil. (Authorization runs before the write transaction so that it
+// never reads storage while holding it.)
+func (s *Service) mutateKey(ctx context.Context, c Caller, id string, n need, fn func(w storage.Writer, k *keyRecord) error) (*keyRecord, error) {
+	k, err := s.loadKey(ctx, c, "keyId", id, keyOnly, n)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, func(w storage.Writer) error {
+		cur, err := getKeyRecord(w, k.Region, k.Account, k.KeyID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return notFoundKey(k.arn())
+		}
 		if err != nil {
 			return err
 		}
-		noteKey(ctx, k.arn())
-		if err := fn(w, k); err != nil {
+		if err := fn(w, cur); err != nil {
 			return err
 		}
-		return putKeyRecord(w, k)
+		k = cur
+		return putKeyRecord(w, cur)
 	})
 	return k, err
+}
+
+// requestAlias is the alias name a KeyId parameter uses, if any
+// (kms:RequestAlias).
+func requestAlias(id string) string {
+	if strings.HasPrefix(id, "alias/") {
+		return id
+	}
+	if a, err := arn.Parse(id); err == nil && a.IsAlias() {
+		return a.Resource
+	}
+	return ""
 }
 
 // stateError is the error an operation gets when the key's state does not

@@ -50,7 +50,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, keyID string,
 			return err
 		}
 	}
-	_, err := s.mutateKey(ctx, c, keyID, func(w storage.Writer, k *keyRecord) error {
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:EnableKeyRotation", withValue("kms:RotationPeriodInDays", strconv.Itoa(period))), func(w storage.Writer, k *keyRecord) error {
 		if k.state() != KeyStateEnabled {
 			return stateError(k)
 		}
@@ -72,7 +72,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, c Caller, keyID string,
 
 // DisableKeyRotation turns automatic rotation off.
 func (s *Service) DisableKeyRotation(ctx context.Context, c Caller, keyID string) error {
-	_, err := s.mutateKey(ctx, c, keyID, func(w storage.Writer, k *keyRecord) error {
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:DisableKeyRotation"), func(w storage.Writer, k *keyRecord) error {
 		if k.state() != KeyStateEnabled {
 			return stateError(k)
 		}
@@ -102,7 +102,7 @@ type RotationStatus struct {
 
 // GetKeyRotationStatus reports a key's automatic rotation settings.
 func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, keyID string) (RotationStatus, error) {
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly, requires("kms:GetKeyRotationStatus"))
 	if err != nil {
 		return RotationStatus{}, err
 	}
@@ -119,7 +119,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, c Caller, keyID stri
 // For imported keys it makes pending imported material current. It returns
 // the key ARN.
 func (s *Service) RotateKeyOnDemand(ctx context.Context, c Caller, keyID string) (string, error) {
-	k, err := s.mutateKey(ctx, c, keyID, func(w storage.Writer, k *keyRecord) error {
+	k, err := s.mutateKey(ctx, c, keyID, requires("kms:RotateKeyOnDemand"), func(w storage.Writer, k *keyRecord) error {
 		if k.state() != KeyStateEnabled {
 			return stateError(k)
 		}
@@ -193,7 +193,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, c Caller, keyID string, 
 	if err != nil {
 		return Page[RotationEntry]{}, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly, requires("kms:ListKeyRotations"))
 	if err != nil {
 		return Page[RotationEntry]{}, err
 	}

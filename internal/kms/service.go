@@ -29,6 +29,14 @@ type Caller struct {
 	Principal principal.Principal
 	// Region is the region the request was signed for; keys live in it.
 	Region string
+	// SourceIP is the client's address (aws:SourceIp); SecureTransport is
+	// whether the request came over TLS (aws:SecureTransport).
+	SourceIP        string
+	SecureTransport bool
+	// SourceVpc and SourceVpce name the network the request came through,
+	// as the server's configuration declares it (aws:SourceVpc,
+	// aws:SourceVpce).
+	SourceVpc, SourceVpce string
 }
 
 // Config wires a Service.
@@ -43,6 +51,9 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives operational logs (never secrets); nil discards.
 	Logger *slog.Logger
+	// Policies returns callers' IAM identity policies; nil means callers
+	// have none (only account root users then pass IAM checks).
+	Policies PolicySource
 }
 
 // Service implements the KMS operations. It is safe for concurrent use.
@@ -54,11 +65,14 @@ type Service struct {
 	log    *slog.Logger
 	aeads  aeadCache
 	keys   keyCache
+
+	policies    PolicySource
+	policyCache policyCache
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, policies: cfg.Policies}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -87,6 +101,8 @@ func (s *Service) update(ctx context.Context, fn func(storage.Writer) error) err
 // request, one goroutine).
 type Trace struct {
 	KeyARNs []string
+	// Decision is the last authorization decision the request made.
+	Decision *Decision
 }
 
 type traceKey struct{}
@@ -109,4 +125,11 @@ func noteKey(ctx context.Context, keyARN string) {
 		}
 	}
 	t.KeyARNs = append(t.KeyARNs, keyARN)
+}
+
+// noteDecision records an authorization decision on the request's trace.
+func noteDecision(ctx context.Context, d Decision) {
+	if t, _ := ctx.Value(traceKey{}).(*Trace); t != nil {
+		t.Decision = &d
+	}
 }

@@ -72,7 +72,7 @@ func (s *Service) TagResource(ctx context.Context, c Caller, keyID string, tags 
 	if err := validateTags(tags); err != nil {
 		return err
 	}
-	_, err := s.mutateKey(ctx, c, keyID, func(_ storage.Writer, k *keyRecord) error {
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:TagResource", withRequestTags(tags)), func(_ storage.Writer, k *keyRecord) error {
 		if k.state() == KeyStatePendingDeletion {
 			return invalidState(k)
 		}
@@ -97,7 +97,7 @@ func (s *Service) UntagResource(ctx context.Context, c Caller, keyID string, tag
 			return err
 		}
 	}
-	_, err := s.mutateKey(ctx, c, keyID, func(_ storage.Writer, k *keyRecord) error {
+	_, err := s.mutateKey(ctx, c, keyID, requires("kms:UntagResource", withValue("aws:TagKeys", tagKeys...)), func(_ storage.Writer, k *keyRecord) error {
 		if k.state() == KeyStatePendingDeletion {
 			return invalidState(k)
 		}
@@ -128,7 +128,7 @@ func (s *Service) ListResourceTags(ctx context.Context, c Caller, keyID string, 
 	if err != nil {
 		return Page[Tag]{}, err
 	}
-	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly)
+	k, err := s.loadKey(ctx, c, "keyId", keyID, keyOnly, requires("kms:ListResourceTags"))
 	if err != nil {
 		return Page[Tag]{}, err
 	}

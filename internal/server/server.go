@@ -27,6 +27,7 @@ import (
 	"github.com/openkms/openkms/internal/iamapi"
 	"github.com/openkms/openkms/internal/identity"
 	"github.com/openkms/openkms/internal/kms"
+	"github.com/openkms/openkms/internal/principal"
 	"github.com/openkms/openkms/internal/rootkey"
 	"github.com/openkms/openkms/internal/rootkey/fileroot"
 	"github.com/openkms/openkms/internal/rootkey/pkcs11root"
@@ -96,7 +97,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if err != nil {
 		return err
 	}
-	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log})
+	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log, Policies: identityPolicies{ids}})
 	verifier := &sigv4.Verifier{Source: ids, Service: "kms", MaxSkew: time.Duration(cfg.MaxClockSkew)}
 	auditLog, err := openAudit(cfg, sealer, opts.Now, log)
 	if err != nil {
@@ -428,4 +429,19 @@ func openAudit(cfg config.Server, sealer rootkey.Sealer, now func() time.Time, l
 		return nil, fmt.Errorf("opening the audit log: %w", err)
 	}
 	return l, nil
+}
+
+// identityPolicies gives the service core the IAM policies of a caller.
+type identityPolicies struct{ ids *identity.Store }
+
+func (p identityPolicies) IdentityPolicies(ctx context.Context, pr principal.Principal) ([]string, error) {
+	named, err := p.ids.PoliciesFor(ctx, pr)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]string, len(named))
+	for i, n := range named {
+		docs[i] = n.Document
+	}
+	return docs, nil
 }
