@@ -435,3 +435,58 @@ type generateDataKeyPairResponse struct {
 	KeyPairSpec              string `json:"KeyPairSpec"`
 	KeyMaterialID            string `json:"KeyMaterialId,omitempty"`
 }
+
+type grantConstraints struct {
+	EncryptionContextSubset map[string]string `json:"EncryptionContextSubset,omitempty"`
+	EncryptionContextEquals map[string]string `json:"EncryptionContextEquals,omitempty"`
+}
+
+type createGrantRequest struct {
+	KeyID             string            `json:"KeyId"`
+	GranteePrincipal  string            `json:"GranteePrincipal"`
+	RetiringPrincipal string            `json:"RetiringPrincipal"`
+	Operations        []string          `json:"Operations"`
+	Constraints       *grantConstraints `json:"Constraints"`
+	GrantTokens       []string          `json:"GrantTokens"`
+	Name              string            `json:"Name"`
+	DryRun            bool              `json:"DryRun"`
+}
+
+type createGrantResponse struct {
+	GrantToken string `json:"GrantToken"`
+	GrantID    string `json:"GrantId"`
+}
+
+type listGrantsRequest struct {
+	KeyID             string `json:"KeyId"`
+	GrantID           string `json:"GrantId"`
+	GranteePrincipal  string `json:"GranteePrincipal"`
+	RetiringPrincipal string `json:"RetiringPrincipal"`
+	Limit             *int   `json:"Limit"`
+	Marker            string `json:"Marker"`
+}
+
+type grantListEntry struct {
+	KeyID             string            `json:"KeyId"`
+	GrantID           string            `json:"GrantId"`
+	Name              string            `json:"Name,omitempty"`
+	CreationDate      *epochTime        `json:"CreationDate,omitempty"`
+	GranteePrincipal  string            `json:"GranteePrincipal"`
+	RetiringPrincipal string            `json:"RetiringPrincipal,omitempty"`
+	IssuingAccount    string            `json:"IssuingAccount"`
+	Operations        []string          `json:"Operations"`
+	Constraints       *grantConstraints `json:"Constraints,omitempty"`
+}
+
+type listGrantsResponse struct {
+	Grants     []grantListEntry `json:"Grants"`
+	NextMarker string           `json:"NextMarker,omitempty"`
+	Truncated  bool             `json:"Truncated"`
+}
+
+type retireGrantRequest struct {
+	GrantToken string `json:"GrantToken"`
+	KeyID      string `json:"KeyId"`
+	GrantID    string `json:"GrantId"`
+	DryRun     bool   `json:"DryRun"`
+}

@@ -85,6 +85,9 @@ type authzRequest struct {
 	action string     // "kms:Encrypt"
 	key    *keyRecord // nil for operations without a key
 	ctx    policy.ContextMap
+	ec     map[string]string // the request's encryption context, for grant constraints
+	// grantUsed, if set, receives the grant that allowed the request.
+	grantUsed **grantRecord
 }
 
 // newAuthz starts an authorization request with the caller's and the key's
@@ -122,6 +125,7 @@ func newAuthz(c Caller, action string, k *keyRecord) *authzRequest {
 // withEncryptionContext adds kms:EncryptionContext:<key> and
 // kms:EncryptionContextKeys.
 func (r *authzRequest) withEncryptionContext(ec map[string]string) *authzRequest {
+	r.ec = ec
 	if len(ec) == 0 {
 		return r
 	}
@@ -232,6 +236,12 @@ func (s *Service) decide(ctx context.Context, c Caller, r *authzRequest) (Decisi
 	}
 	if kr.Denied() {
 		return Decision{Basis: "with an explicit deny in a resource-based policy"}, nil
+	}
+	switch {
+	case !cross && kr.AllowedBy(policy.MatchExact, policy.MatchWildcard):
+		return Decision{Allowed: true, Basis: "key policy " + firstAllow(kr)}, nil
+	case !cross && kr.AllowedBy(policy.MatchAccount) && iamAllow:
+		return Decision{Allowed: true, Basis: "key policy " + firstAllow(kr) + " delegating to identity-based policy"}, nil
 	}
 	if g, ok := s.grantAllows(ctx, c, r); ok {
 		return Decision{Allowed: true, Basis: "grant " + g}, nil

@@ -455,6 +455,9 @@ func commonCryptoParams(encCtx map[string]string, grantTokens []string) error {
 		if err := lengthBetween("grantTokens", t, 1, maxGrantTokenLen); err != nil {
 			return err
 		}
+		if _, ok := parseGrantToken(t); !ok {
+			return kmserr.New(kmserr.InvalidGrantToken, "The grant token is not valid.")
+		}
 	}
 	return nil
 }

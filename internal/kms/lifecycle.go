@@ -329,6 +329,9 @@ func (s *Service) DeleteDueKeys(ctx context.Context) (int, error) {
 			if err := deleteAliasesOf(w, region, account, keyID); err != nil {
 				return err
 			}
+			if err := deleteGrantsOf(w, region, account, keyID); err != nil {
+				return err
+			}
 			if k.RotationEnabled {
 				if err := w.Delete(rotationStorageKey(k.NextRotation, region, account, keyID)); err != nil {
 					return err

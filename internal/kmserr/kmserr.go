@@ -56,6 +56,7 @@ const (
 	Conflict                 Code = "ConflictException"
 	KMSInvalidSignature      Code = "KMSInvalidSignatureException"
 	KMSInvalidMac            Code = "KMSInvalidMacException"
+	InvalidGrantID           Code = "InvalidGrantIdException"
 )
 
 // Error is an error that a client sees.
