@@ -26,6 +26,7 @@ const usage = `openkms: a self-hosted key management service that speaks the AWS
 
 Usage:
   openkms server [flags]    start the server (see 'openkms server --help')
+  openkms admin COMMAND     backup, restore, migrate (see 'openkms admin help')
   openkms version           print the version
   openkms help              show this help
 
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "server":
 		return runServer(args[1:], stdout, stderr)
+	case "admin":
+		return runAdmin(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "openkms %s\n", version)
 		return 0

@@ -120,6 +120,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	mux.Handle(AdminPathPrefix, adminHandler(verifier, store, sealer, cfg.AccountID, log))
 	iamHandler := iamapi.New(iamapi.Config{Identity: ids, AdminAccount: cfg.AccountID,
 		MaxSkew: time.Duration(cfg.MaxClockSkew), Logger: log})
 	mux.Handle("/", withIAM(handler, iamHandler))
