@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -273,4 +275,66 @@ func TestImportedMaterialOnDemandRotation(t *testing.T) {
 	if dec, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: old.CiphertextBlob}); err != nil || string(dec.Plaintext) != "old" {
 		t.Errorf("old ciphertext after rotation: %v", err)
 	}
+}
+
+func TestImportAsymmetricAndHMACMaterial(t *testing.T) {
+	requireTool(t, "openssl")
+	_, c := start(t)
+
+	// An RSA signing key made by openssl, imported with the key-wrap algorithm.
+	dir := t.TempDir()
+	pemFile := filepath.Join(dir, "key.pem")
+	if out, err := exec.Command("openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pemFile).CombinedOutput(); err != nil {
+		t.Fatalf("openssl genpkey: %v\n%s", err, out)
+	}
+	der, err := exec.Command("openssl", "pkcs8", "-topk8", "-nocrypt", "-in", pemFile, "-outform", "DER").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.CreateKey(ctx, &kms.CreateKeyInput{Origin: types.OriginTypeExternal, KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeSignVerify})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.KeyMetadata.KeyId
+	if _, err := importMaterial(t, c, id, types.AlgorithmSpecRsaAesKeyWrapSha256, types.WrappingKeySpecRsa4096, der, kms.ImportKeyMaterialInput{}); err != nil {
+		t.Fatalf("importing an RSA private key: %v", err)
+	}
+	pub, err := c.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := exec.Command("openssl", "pkey", "-in", pemFile, "-pubout", "-outform", "DER").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pub.PublicKey, want) {
+		t.Errorf("GetPublicKey of the imported key differs from openssl's public key")
+	}
+	if _, err := c.Sign(ctx, &kms.SignInput{KeyId: id, Message: []byte("m"), SigningAlgorithm: types.SigningAlgorithmSpecRsassaPssSha256}); err != nil {
+		t.Errorf("Sign with the imported key: %v", err)
+	}
+
+	// An HMAC key: the MAC matches one computed with the customer's copy.
+	out, err = c.CreateKey(ctx, &kms.CreateKeyInput{Origin: types.OriginTypeExternal, KeySpec: types.KeySpecHmac256, KeyUsage: types.KeyUsageTypeGenerateVerifyMac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	if _, err := importMaterial(t, c, out.KeyMetadata.KeyId, types.AlgorithmSpecRsaesOaepSha256, types.WrappingKeySpecRsa2048, secret, kms.ImportKeyMaterialInput{}); err != nil {
+		t.Fatalf("importing HMAC material: %v", err)
+	}
+	mac, err := c.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: out.KeyMetadata.KeyId, Message: []byte("message"), MacAlgorithm: types.MacAlgorithmSpecHmacSha256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte("message"))
+	if !bytes.Equal(mac.Mac, h.Sum(nil)) {
+		t.Errorf("GenerateMac with imported material differs from the customer's HMAC")
+	}
+	// Material of the wrong kind is refused.
+	other, _ := c.CreateKey(ctx, &kms.CreateKeyInput{Origin: types.OriginTypeExternal, KeySpec: types.KeySpecEccNistP256, KeyUsage: types.KeyUsageTypeSignVerify})
+	_, err = importMaterial(t, c, other.KeyMetadata.KeyId, types.AlgorithmSpecRsaAesKeyWrapSha256, types.WrappingKeySpecRsa2048, der, kms.ImportKeyMaterialInput{})
+	wantAPIError(t, err, "IncorrectKeyMaterialException", "")
 }

@@ -15,6 +15,7 @@ import (
 	"hash"
 	"time"
 
+	"github.com/openkms/openkms/internal/keymaterial"
 	"github.com/openkms/openkms/internal/keywrap"
 	"github.com/openkms/openkms/internal/kmserr"
 	"github.com/openkms/openkms/internal/storage"
@@ -237,8 +238,12 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in ImportKeyM
 		return ImportKeyMaterialOutput{}, err
 	}
 	defer clear(material)
-	if len(material) != 32 {
-		return ImportKeyMaterialOutput{}, kmserr.New(kmserr.IncorrectKeyMaterial, "Key material for a SYMMETRIC_DEFAULT key must be 256 bits.")
+	pub, err := checkImportedMaterial(k, material)
+	if err != nil {
+		return ImportKeyMaterialOutput{}, err
+	}
+	if importType == importTypeNew && !k.symmetric() {
+		return ImportKeyMaterialOutput{}, kmserr.New(kmserr.UnsupportedOperation, "ImportType NEW_KEY_MATERIAL is supported only for symmetric encryption keys.")
 	}
 	fp := materialFingerprint(k.arn(), material)
 	var out ImportKeyMaterialOutput
@@ -286,6 +291,9 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c Caller, in ImportKeyM
 		sealed, err := s.sealer.Seal(material, materialAAD(k.arn(), m.Version))
 		if err != nil {
 			return err
+		}
+		if pub != nil {
+			k.PublicKey = pub
 		}
 		m.Sealed, m.ExpirationModel, m.Description = sealed, model, in.KeyMaterialDescription
 		m.ValidTo = time.Time{}
@@ -509,4 +517,33 @@ func (s *Service) ExpireDueMaterial(ctx context.Context) (int, error) {
 		})
 	}
 	return expired, err
+}
+
+// checkImportedMaterial checks that imported material fits the key's spec:
+// 256 bits for a symmetric key, a key of the right length for an HMAC key,
+// a PKCS#8 private key of the right type for an asymmetric key (whose
+// public key it returns).
+func checkImportedMaterial(k *keyRecord, material []byte) ([]byte, error) {
+	if k.symmetric() {
+		if len(material) != 32 {
+			return nil, kmserr.New(kmserr.IncorrectKeyMaterial, "Key material for a SYMMETRIC_DEFAULT key must be 256 bits.")
+		}
+		return nil, nil
+	}
+	spec, err := keymaterial.ParseKeySpec(k.KeySpec)
+	if err != nil {
+		return nil, kmserr.Internal(err)
+	}
+	key, err := keymaterial.ParsePrivate(spec, material)
+	if err != nil {
+		return nil, kmserr.New(kmserr.IncorrectKeyMaterial, "The key material is not a valid %s key.", k.KeySpec)
+	}
+	if !spec.Asymmetric() {
+		return nil, nil
+	}
+	pub, err := key.PublicKeyDER()
+	if err != nil {
+		return nil, kmserr.Internal(err)
+	}
+	return pub, nil
 }
