@@ -62,9 +62,10 @@ type Server struct {
 	// AuditDir holds audit files and the sealed audit signing key (default
 	// DataDir/audit).
 	AuditDir string `json:"audit_dir"`
-	// AuditDurability is "sync" (a request's record is fsynced before its
-	// response, the default) or "async" (written before the response,
-	// fsynced within a second).
+	// AuditDurability is "async" (the default: a request's record is
+	// written before its response, so a killed process loses nothing, and
+	// fsynced within a second) or "sync" (fsynced before the response, so
+	// it also survives a machine crash; costs an fsync per serial request).
 	AuditDurability string `json:"audit_durability"`
 	// AuditFailure is "fail-closed" (a request whose record cannot be
 	// written fails, the default) or "fail-open".
@@ -159,7 +160,7 @@ var EnvVars = []struct {
 	{"OPENKMS_REGIONS", "regions", "comma-separated regions to serve (default: all)"},
 	{"OPENKMS_AUDIT_SINK", "audit_sink", "file (default), stdout or off"},
 	{"OPENKMS_AUDIT_DIR", "audit_dir", "audit directory (default DATA_DIR/audit)"},
-	{"OPENKMS_AUDIT_DURABILITY", "audit_durability", "sync (default) or async"},
+	{"OPENKMS_AUDIT_DURABILITY", "audit_durability", "async (default: written before the response, fsynced each second) or sync (fsynced before the response)"},
 	{"OPENKMS_AUDIT_FAILURE", "audit_failure", "fail-closed (default) or fail-open"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
 	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},

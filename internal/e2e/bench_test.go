@@ -96,3 +96,34 @@ func BenchmarkGenerateDataKey(b *testing.B) {
 		return err
 	})
 }
+
+// benchSign measures Sign end to end with a key of the given spec.
+func benchSign(b *testing.B, spec types.KeySpec, alg types.SigningAlgorithmSpec) {
+	c, _ := benchClient(b)
+	out, err := c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: spec, KeyUsage: types.KeyUsageTypeSignVerify})
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := bytes.Repeat([]byte{0x5a}, benchPlaintextSize)
+	runSerialParallel(b, func() error {
+		_, err := c.Sign(ctx, &kms.SignInput{KeyId: out.KeyMetadata.KeyId, Message: msg, SigningAlgorithm: alg})
+		return err
+	})
+}
+
+func BenchmarkSignECCNISTP256(b *testing.B) { benchSign(b, types.KeySpecEccNistP256, "ECDSA_SHA_256") }
+func BenchmarkSignRSA2048(b *testing.B)     { benchSign(b, types.KeySpecRsa2048, "RSASSA_PSS_SHA_256") }
+func BenchmarkSignMLDSA65(b *testing.B)     { benchSign(b, types.KeySpecMlDsa65, "ML_DSA_SHAKE_256") }
+
+func BenchmarkGenerateMac(b *testing.B) {
+	c, _ := benchClient(b)
+	out, err := c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: types.KeySpecHmac256, KeyUsage: types.KeyUsageTypeGenerateVerifyMac})
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := bytes.Repeat([]byte{0x5a}, benchPlaintextSize)
+	runSerialParallel(b, func() error {
+		_, err := c.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: out.KeyMetadata.KeyId, Message: msg, MacAlgorithm: types.MacAlgorithmSpecHmacSha256})
+		return err
+	})
+}

@@ -407,9 +407,14 @@ func openAudit(cfg config.Server, sealer rootkey.Sealer, now func() time.Time, l
 		log.Warn("audit is OFF: requests are not recorded")
 		return nil, nil
 	}
-	acfg := audit.Config{Logger: log, Now: now, Durability: audit.DurabilitySync, FailurePolicy: audit.FailClosed}
-	if cfg.AuditDurability == "async" {
-		acfg.Durability = audit.DurabilityAsync
+	// The default durability writes each record (write(2)) before the
+	// response is sent, so a killed process loses nothing, and fsyncs every
+	// second; "sync" fsyncs before each response (group commit), which
+	// also survives a machine crash but costs an fsync per request when
+	// requests are serial.
+	acfg := audit.Config{Logger: log, Now: now, Durability: audit.DurabilityAsync, FailurePolicy: audit.FailClosed}
+	if cfg.AuditDurability == "sync" {
+		acfg.Durability = audit.DurabilitySync
 	}
 	if cfg.AuditFailure == "fail-open" {
 		acfg.FailurePolicy = audit.FailOpen
