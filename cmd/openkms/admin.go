@@ -41,6 +41,8 @@ func adminCommands() []adminCommand {
 		{"backup", "download a backup of a running server (online)", runAdminBackup},
 		{"restore", "restore a backup into a stopped server's store (offline)", runAdminRestore},
 		{"migrate", "copy a stopped server's embedded store into PostgreSQL (offline)", runAdminMigrate},
+		{"account", "create an account on a running server (account create)", runAccount},
+		{"audit", "verify, query or print the key of the audit log (offline)", runAudit},
 	}
 }
 

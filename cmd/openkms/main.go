@@ -106,6 +106,7 @@ func serverConfig(args []string, stdout, stderr io.Writer) (config.Server, error
 		"audit-dir":                   "audit_dir",
 		"audit-durability":            "audit_durability",
 		"audit-failure":               "audit_failure",
+		"metrics":                     "metrics",
 		"log-level":                   "log_level",
 		"log-format":                  "log_format",
 		"scheduler-interval":          "scheduler_interval",

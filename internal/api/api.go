@@ -24,6 +24,8 @@ import (
 	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/kms"
 	"github.com/openkms/openkms/internal/kmserr"
+	"github.com/openkms/openkms/internal/metrics"
+	"github.com/openkms/openkms/internal/usage"
 )
 
 // MaxBodyBytes bounds a request body. The largest valid KMS request (a
@@ -46,6 +48,12 @@ type Config struct {
 	// auditing off.
 	Audit  *audit.Logger
 	Logger *slog.Logger
+	// Metrics counts requests (nil: off); Usage records the last
+	// successful cryptographic use of each key (nil: off); Now is the clock
+	// for usage timestamps (nil: time.Now).
+	Metrics *metrics.Registry
+	Usage   *usage.Tracker
+	Now     func() time.Time
 }
 
 // Handler serves the KMS API. It is safe for concurrent use.
@@ -54,6 +62,9 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	regions  map[string]bool
 	audit    *audit.Logger
+	metrics  *metrics.Registry
+	usage    *usage.Tracker
+	now      func() time.Time
 	log      *slog.Logger
 	routes   map[string]route
 }
@@ -67,7 +78,10 @@ type route struct {
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
-	h := &Handler{svc: cfg.Service, verifier: cfg.Verifier, audit: cfg.Audit, log: cfg.Logger}
+	h := &Handler{svc: cfg.Service, verifier: cfg.Verifier, audit: cfg.Audit, metrics: cfg.Metrics, usage: cfg.Usage, now: cfg.Now, log: cfg.Logger}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -100,14 +114,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", reqID)
 	ctx, trace := kms.WithTrace(r.Context())
 	x := h.serve(ctx, w, r)
+	eventID := newRequestID() // the CloudTrail eventID, shared with the usage record
 	if h.audit != nil {
-		if err := h.audit.Log(ctx, h.auditEvent(r, reqID, x, trace)); err != nil {
+		ev := h.auditEvent(r, reqID, x, trace)
+		ev.EventID = eventID
+		if err := h.audit.Log(ctx, ev); err != nil {
 			// Fail closed: a request that cannot be recorded does not
 			// succeed. (Under the fail-open policy Log returns nil.)
 			h.log.Error("audit record not written; failing the request", "requestId", reqID, "operation", x.op, "error", err)
 			x.out, x.err = nil, kmserr.Internal(err)
 		}
 	}
+	if x.err == nil && h.usage != nil && usage.Tracked(x.op) {
+		at := h.now()
+		for _, keyARN := range trace.KeyARNs { // ReEncrypt: both keys, as AWS
+			h.usage.RecordUsage(keyARN, usage.Usage{Operation: x.op, Timestamp: at, EventID: eventID, RequestID: reqID})
+		}
+	}
+	h.observe(x, time.Since(start))
 	status, errCode := http.StatusOK, ""
 	if x.err != nil {
 		if e := kmserr.As(x.err); e.Server {
@@ -246,4 +270,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// observe counts the request; names outside the route table count as
+// "unknown", so the label stays bounded.
+func (h *Handler) observe(x exchange, d time.Duration) {
+	op := x.op
+	if _, known := h.routes[op]; !known {
+		op = "unknown"
+	}
+	code, server := "", false
+	if x.err != nil {
+		e := kmserr.As(x.err)
+		code, server = string(e.Code), e.Server
+	}
+	h.metrics.ObserveRequest(op, code, server, d)
 }

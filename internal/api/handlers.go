@@ -276,3 +276,15 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+func (h *Handler) getKeyLastUsage(ctx context.Context, c kms.Caller, in *keyIDRequest) (*getKeyLastUsageResponse, error) {
+	out, err := h.svc.GetKeyLastUsage(ctx, c, in.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	resp := &getKeyLastUsageResponse{KeyID: out.KeyID, TrackingStartDate: epoch(out.TrackingStartDate), KeyCreationDate: epoch(out.KeyCreationDate)}
+	if u := out.KeyLastUsage; u != nil {
+		resp.KeyLastUsage = &keyLastUsage{Operation: u.Operation, Timestamp: epoch(u.Timestamp), CloudTrailEventID: u.CloudTrailEventID, KMSRequestID: u.KMSRequestID}
+	}
+	return resp, nil
+}

@@ -42,6 +42,7 @@ func (h *Handler) routeTable() []route {
 		op("GenerateDataKeyWithoutPlaintext", h.generateDataKeyWithoutPlaintext),
 		op("GenerateMac", h.generateMac),
 		op("GenerateRandom", h.generateRandom),
+		op("GetKeyLastUsage", h.getKeyLastUsage),
 		op("GetKeyPolicy", h.getKeyPolicy),
 		op("GetKeyRotationStatus", h.getKeyRotationStatus),
 		op("GetParametersForImport", h.getParametersForImport),

@@ -490,3 +490,17 @@ type retireGrantRequest struct {
 	GrantID    string `json:"GrantId"`
 	DryRun     bool   `json:"DryRun"`
 }
+
+type keyLastUsage struct {
+	Operation         string     `json:"Operation,omitempty"`
+	Timestamp         *epochTime `json:"Timestamp,omitempty"`
+	CloudTrailEventID string     `json:"CloudTrailEventId,omitempty"`
+	KMSRequestID      string     `json:"KmsRequestId,omitempty"`
+}
+
+type getKeyLastUsageResponse struct {
+	KeyID             string        `json:"KeyId"`
+	KeyLastUsage      *keyLastUsage `json:"KeyLastUsage,omitempty"`
+	TrackingStartDate *epochTime    `json:"TrackingStartDate,omitempty"`
+	KeyCreationDate   *epochTime    `json:"KeyCreationDate,omitempty"`
+}

@@ -70,6 +70,9 @@ type Server struct {
 	// AuditFailure is "fail-closed" (a request whose record cannot be
 	// written fails, the default) or "fail-open".
 	AuditFailure string `json:"audit_failure"`
+	// Metrics is "on" (the default: GET /metrics, unauthenticated, on the
+	// API listener; restrict it to scrapers) or "off".
+	Metrics string `json:"metrics"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
 	// LogFormat is text or json.
@@ -162,6 +165,7 @@ var EnvVars = []struct {
 	{"OPENKMS_AUDIT_DIR", "audit_dir", "audit directory (default DATA_DIR/audit)"},
 	{"OPENKMS_AUDIT_DURABILITY", "audit_durability", "async (default: written before the response, fsynced each second) or sync (fsynced before the response)"},
 	{"OPENKMS_AUDIT_FAILURE", "audit_failure", "fail-closed (default) or fail-open"},
+	{"OPENKMS_METRICS", "metrics", "on (default): serve GET /metrics, unauthenticated; or off"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
 	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},
 	{"OPENKMS_SCHEDULER_INTERVAL", "scheduler_interval", "how often scheduled deletion, rotation and expiry run"},
@@ -233,6 +237,8 @@ func (c *Server) Set(field, val string) error {
 		c.AuditDurability = val
 	case "audit_failure":
 		c.AuditFailure = val
+	case "metrics":
+		c.Metrics = val
 	case "log_level":
 		c.LogLevel = val
 	case "log_format":
@@ -299,6 +305,11 @@ func (c *Server) Validate() error {
 	case "", "fail-closed", "fail-open":
 	default:
 		return fmt.Errorf("audit_failure: %q is not one of fail-closed, fail-open", c.AuditFailure)
+	}
+	switch c.Metrics {
+	case "", "on", "off":
+	default:
+		return fmt.Errorf("metrics: %q is not one of on, off", c.Metrics)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

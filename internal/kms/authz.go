@@ -194,6 +194,9 @@ func (s *Service) decide(ctx context.Context, c Caller, r *authzRequest) (Decisi
 		resource = r.key.arn()
 	}
 	req := &policy.Request{Principal: policyPrincipal(c.Principal), Action: r.action, Resource: resource, Context: r.ctx}
+	if r.key != nil && s.usage != nil {
+		req.Context = &lazyContext{ContextMap: r.ctx, key: r.key, s: s, ctx: ctx}
+	}
 
 	// The caller's IAM policies. The root user has all IAM permissions.
 	iamAllow, iamDeny := c.Principal.Type == principal.TypeRoot, false
@@ -354,4 +357,24 @@ func decryptNeed(op string, ec map[string]string, algorithm string) need {
 		action = "kms:ReEncryptFrom"
 	}
 	return requires(action, withEC(ec), withValue("kms:EncryptionAlgorithm", orDefault(algorithm)))
+}
+
+// lazyContext computes the condition keys that cost a lookup only when a
+// policy asks for them: kms:TrailingDaysWithoutKeyUsage.
+type lazyContext struct {
+	policy.ContextMap
+	key *keyRecord
+	s   *Service
+	ctx context.Context
+}
+
+func (l *lazyContext) Lookup(lowerKey string) ([]string, bool) {
+	if lowerKey == "kms:trailingdayswithoutkeyusage" {
+		days, err := l.s.usage.TrailingDaysWithoutUse(l.ctx, l.key.arn(), l.key.CreationDate, l.s.now())
+		if err != nil {
+			return nil, false
+		}
+		return []string{strconv.FormatInt(days, 10)}, true
+	}
+	return l.ContextMap.Lookup(lowerKey)
 }

@@ -332,6 +332,11 @@ func (s *Service) DeleteDueKeys(ctx context.Context) (int, error) {
 			if err := deleteGrantsOf(w, region, account, keyID); err != nil {
 				return err
 			}
+			if s.usage != nil {
+				if err := s.usage.Forget(w, k.arn()); err != nil {
+					return err
+				}
+			}
 			if k.RotationEnabled {
 				if err := w.Delete(rotationStorageKey(k.NextRotation, region, account, keyID)); err != nil {
 					return err

@@ -22,6 +22,7 @@ import (
 	"github.com/openkms/openkms/internal/principal"
 	"github.com/openkms/openkms/internal/rootkey"
 	"github.com/openkms/openkms/internal/storage"
+	"github.com/openkms/openkms/internal/usage"
 )
 
 // Caller is who makes a request and from where.
@@ -54,6 +55,9 @@ type Config struct {
 	// Policies returns callers' IAM identity policies; nil means callers
 	// have none (only account root users then pass IAM checks).
 	Policies PolicySource
+	// Usage tracks each key's last successful cryptographic use (for
+	// GetKeyLastUsage); nil means no tracking.
+	Usage *usage.Tracker
 }
 
 // Service implements the KMS operations. It is safe for concurrent use.
@@ -68,11 +72,12 @@ type Service struct {
 
 	policies    PolicySource
 	policyCache policyCache
+	usage       *usage.Tracker
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, policies: cfg.Policies}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, policies: cfg.Policies, usage: cfg.Usage}
 	if s.now == nil {
 		s.now = time.Now
 	}

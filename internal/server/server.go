@@ -27,6 +27,7 @@ import (
 	"github.com/openkms/openkms/internal/iamapi"
 	"github.com/openkms/openkms/internal/identity"
 	"github.com/openkms/openkms/internal/kms"
+	"github.com/openkms/openkms/internal/metrics"
 	"github.com/openkms/openkms/internal/principal"
 	"github.com/openkms/openkms/internal/rootkey"
 	"github.com/openkms/openkms/internal/rootkey/fileroot"
@@ -34,6 +35,7 @@ import (
 	"github.com/openkms/openkms/internal/storage"
 	"github.com/openkms/openkms/internal/storage/boltstore"
 	"github.com/openkms/openkms/internal/storage/pgstore"
+	"github.com/openkms/openkms/internal/usage"
 )
 
 // File names inside the data directory.
@@ -91,13 +93,29 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if err := checkRootKey(ctx, store, sealer); err != nil {
 		return err
 	}
+	var reg *metrics.Registry
+	if cfg.Metrics != "off" {
+		reg = metrics.New()
+	}
+	store = metrics.InstrumentStore(store, reg)
+	tracker, err := usage.New(ctx, usage.Config{Store: store, Now: opts.Now, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() { // before store.Close (deferred calls run last-in, first-out)
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tracker.Close(c); err != nil {
+			log.Error("flushing key usage", "error", err)
+		}
+	}()
 
 	ids := identity.New(store, sealer, identity.WithClock(opts.Now))
 	creds, err := bootstrap(ctx, cfg, ids)
 	if err != nil {
 		return err
 	}
-	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log, Policies: identityPolicies{ids}})
+	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log, Policies: identityPolicies{ids}, Usage: tracker})
 	verifier := &sigv4.Verifier{Source: ids, Service: "kms", MaxSkew: time.Duration(cfg.MaxClockSkew)}
 	auditLog, err := openAudit(cfg, sealer, opts.Now, log)
 	if err != nil {
@@ -110,7 +128,12 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 			}
 		}()
 	}
-	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Audit: auditLog, Logger: log})
+	reg.SetKeyStates(svc.CountKeysByState)
+	if auditLog != nil {
+		reg.SetAuditStats(auditLog.Stats)
+	}
+	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Audit: auditLog, Logger: log,
+		Metrics: reg, Usage: tracker, Now: opts.Now})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -120,6 +143,9 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	if reg != nil {
+		mux.Handle("GET /metrics", reg.Handler())
+	}
 	mux.Handle(AdminPathPrefix, adminHandler(verifier, store, sealer, cfg.AccountID, log))
 	iamHandler := iamapi.New(iamapi.Config{Identity: ids, AdminAccount: cfg.AccountID,
 		MaxSkew: time.Duration(cfg.MaxClockSkew), Logger: log})
