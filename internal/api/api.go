@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -54,6 +55,12 @@ type Config struct {
 	Metrics *metrics.Registry
 	Usage   *usage.Tracker
 	Now     func() time.Time
+	// TrustedProxies may set X-Forwarded-For; Networks map address ranges
+	// to aws:SourceVpc/aws:SourceVpce; ViaServices maps integrated
+	// services' principal ARNs to their service names (kms:ViaService).
+	TrustedProxies []netip.Prefix
+	Networks       []Network
+	ViaServices    map[string]string
 }
 
 // Handler serves the KMS API. It is safe for concurrent use.
@@ -63,10 +70,14 @@ type Handler struct {
 	regions  map[string]bool
 	audit    *audit.Logger
 	metrics  *metrics.Registry
-	usage    *usage.Tracker
-	now      func() time.Time
-	log      *slog.Logger
-	routes   map[string]route
+
+	trustedProxies []netip.Prefix
+	networks       []Network
+	viaServices    map[string]string
+	usage          *usage.Tracker
+	now            func() time.Time
+	log            *slog.Logger
+	routes         map[string]route
 }
 
 // route is one operation: its name and the function that decodes the body,
@@ -82,6 +93,7 @@ func New(cfg Config) *Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.trustedProxies, h.networks, h.viaServices = cfg.TrustedProxies, cfg.Networks, cfg.ViaServices
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -154,6 +166,7 @@ type exchange struct {
 	op     string
 	body   []byte        // the request body, when it was read
 	auth   *sigv4.Result // nil when authentication did not succeed
+	caller *kms.Caller   // the caller the request was evaluated as
 	result any           // the response value, for the audit record
 	out    []byte        // the encoded response
 	err    error
@@ -199,7 +212,12 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		x.err = kmserr.New(kmserr.UnrecognizedClient, "The region %s is not served by this endpoint.", truncate(auth.Region, 64))
 		return x
 	}
-	caller := kms.Caller{Principal: auth.Principal, Region: auth.Region, SourceIP: sourceIP(r), SecureTransport: r.TLS != nil}
+	caller, err := h.caller(ctx, r, auth)
+	if err != nil {
+		x.err = err
+		return x
+	}
+	x.caller = &caller
 	out, err := rt.handle(ctx, caller, body)
 	if err != nil {
 		x.err = err

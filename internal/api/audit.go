@@ -21,10 +21,18 @@ func (h *Handler) auditEvent(r *http.Request, reqID string, x exchange, trace *k
 		RequestID:       reqID,
 		TLSDetails:      audit.TLSDetailsFrom(r.TLS, r.Host),
 	}
-	if x.auth != nil {
+	switch {
+	case x.caller != nil:
+		ev.AWSRegion = x.caller.Region
+		ev.UserIdentity = audit.IdentityFromPrincipal(x.caller.Principal)
+		ev.SourceIPAddress = x.caller.SourceIP
+		if x.caller.CalledVia != "" {
+			ev.SourceIPAddress = x.caller.CalledVia // as CloudTrail records calls made by a service
+		}
+	case x.auth != nil:
 		ev.AWSRegion = x.auth.Region
 		ev.UserIdentity = audit.IdentityFromPrincipal(x.auth.Principal)
-	} else {
+	default:
 		ev.AWSRegion = scopeRegion(r)
 		ev.UserIdentity = audit.UnauthenticatedIdentity(claimedAccessKeyID(r))
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -70,6 +71,16 @@ type Server struct {
 	// AuditFailure is "fail-closed" (a request whose record cannot be
 	// written fails, the default) or "fail-open".
 	AuditFailure string `json:"audit_failure"`
+	// TrustedProxies are the CIDR ranges of reverse proxies whose
+	// X-Forwarded-For header names the client (aws:SourceIp); requests
+	// from anywhere else use the connection's address.
+	TrustedProxies []string `json:"trusted_proxies"`
+	// Networks declare address ranges as VPCs and VPC endpoints: a request
+	// from a range carries its aws:SourceVpc and aws:SourceVpce.
+	Networks []Network `json:"networks"`
+	// IntegratedServices are the identities allowed to call on behalf of
+	// a user (kms:ViaService); see docs/VIA-SERVICE.md.
+	IntegratedServices []IntegratedService `json:"integrated_services"`
 	// Metrics is "on" (the default: GET /metrics, unauthenticated, on the
 	// API listener; restrict it to scrapers) or "off".
 	Metrics string `json:"metrics"`
@@ -84,6 +95,26 @@ type Server struct {
 	// MaxClockSkew bounds the difference between X-Amz-Date and the
 	// server's clock.
 	MaxClockSkew Duration `json:"max_clock_skew"`
+}
+
+// Network declares an address range as a VPC (and optionally a VPC
+// endpoint).
+type Network struct {
+	CIDR string `json:"cidr"`
+	VPC  string `json:"vpc"`
+	VPCE string `json:"vpce"`
+}
+
+// IntegratedService is an AWS-service-like identity (a storage service
+// that encrypts for its users, say) allowed to make requests on behalf of
+// an authenticated user. Its requests name the user's access key id in
+// the signed header X-OpenKMS-On-Behalf-Of and are evaluated as that user
+// with kms:ViaService = "<Name>.<region>.amazonaws.com".
+type IntegratedService struct {
+	// Name is the service name, e.g. "s3" or "secretsmanager".
+	Name string `json:"name"`
+	// PrincipalARN is the IAM identity the service signs its requests as.
+	PrincipalARN string `json:"principal_arn"`
 }
 
 // Defaults returns the default configuration.
@@ -305,6 +336,27 @@ func (c *Server) Validate() error {
 	case "", "fail-closed", "fail-open":
 	default:
 		return fmt.Errorf("audit_failure: %q is not one of fail-closed, fail-open", c.AuditFailure)
+	}
+	for i, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			return fmt.Errorf("trusted_proxies[%d]: %q is not a CIDR range", i, p)
+		}
+	}
+	for i, n := range c.Networks {
+		if _, _, err := net.ParseCIDR(n.CIDR); err != nil {
+			return fmt.Errorf("networks[%d].cidr: %q is not a CIDR range", i, n.CIDR)
+		}
+		if !strings.HasPrefix(n.VPC, "vpc-") || n.VPCE != "" && !strings.HasPrefix(n.VPCE, "vpce-") {
+			return fmt.Errorf("networks[%d]: vpc must start with vpc- and vpce with vpce-", i)
+		}
+	}
+	for i, s := range c.IntegratedServices {
+		if s.Name == "" || strings.ContainsAny(s.Name, "./ ") {
+			return fmt.Errorf("integrated_services[%d].name: %q must be a bare service name such as s3", i, s.Name)
+		}
+		if !strings.HasPrefix(s.PrincipalARN, "arn:aws:iam::") {
+			return fmt.Errorf("integrated_services[%d].principal_arn: %q is not an IAM ARN", i, s.PrincipalARN)
+		}
 	}
 	switch c.Metrics {
 	case "", "on", "off":

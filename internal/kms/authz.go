@@ -108,6 +108,15 @@ func newAuthz(c Caller, action string, k *keyRecord) *authzRequest {
 	if c.SourceVpce != "" {
 		r.ctx.Set("aws:SourceVpce", c.SourceVpce)
 	}
+	if c.ViaService != "" {
+		r.ctx.Set("kms:ViaService", c.ViaService)
+		r.ctx.Set("aws:CalledVia", c.CalledVia)
+		r.ctx.Set("aws:CalledViaFirst", c.CalledVia)
+		r.ctx.Set("aws:CalledViaLast", c.CalledVia)
+		r.ctx.Set("aws:ViaAWSService", "true")
+	} else {
+		r.ctx.Set("aws:ViaAWSService", "false")
+	}
 	if k != nil {
 		r.ctx.Set("kms:KeyOrigin", k.Origin)
 		r.ctx.Set("kms:KeySpec", k.KeySpec)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -210,7 +211,7 @@ func (s *Service) CreateGrant(ctx context.Context, c Caller, in CreateGrantInput
 	var parent *grantRecord
 	k, err := s.loadKey(ctx, c, "keyId", in.KeyID, keyOnly, requires("kms:CreateGrant",
 		withValue("kms:GrantOperations", ops...), withValue("kms:GranteePrincipal", in.GranteePrincipal),
-		withValue("kms:RetiringPrincipal", in.RetiringPrincipal), withValue("kms:GrantIsForAWSResource", "false"),
+		withValue("kms:RetiringPrincipal", in.RetiringPrincipal), withValue("kms:GrantIsForAWSResource", strconv.FormatBool(c.ViaService != "")),
 		withValue("kms:GrantConstraintType", constraintType), func(r *authzRequest) { r.grantUsed = &parent }))
 	if err != nil {
 		return "", "", err

@@ -38,6 +38,10 @@ type Caller struct {
 	// as the server's configuration declares it (aws:SourceVpc,
 	// aws:SourceVpce).
 	SourceVpc, SourceVpce string
+	// ViaService is set when an integrated service calls on the
+	// principal's behalf: kms:ViaService ("s3.us-east-1.amazonaws.com"),
+	// aws:CalledVia ("s3.amazonaws.com"), and the service's own principal.
+	ViaService, CalledVia, InvokedBy string
 }
 
 // Config wires a Service.

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,8 +133,13 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if auditLog != nil {
 		reg.SetAuditStats(auditLog.Stats)
 	}
+	netCfg, err := networkConfig(cfg)
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Audit: auditLog, Logger: log,
-		Metrics: reg, Usage: tracker, Now: opts.Now})
+		Metrics: reg, Usage: tracker, Now: opts.Now,
+		TrustedProxies: netCfg.proxies, Networks: netCfg.networks, ViaServices: netCfg.via})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -476,4 +482,37 @@ func (p identityPolicies) IdentityPolicies(ctx context.Context, pr principal.Pri
 		docs[i] = n.Document
 	}
 	return docs, nil
+}
+
+type networks struct {
+	proxies  []netip.Prefix
+	networks []api.Network
+	via      map[string]string
+}
+
+// networkConfig turns the configured trusted proxies, networks and
+// integrated services into the API layer's form.
+func networkConfig(cfg config.Server) (networks, error) {
+	var n networks
+	for _, p := range cfg.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return n, fmt.Errorf("trusted_proxies: %w", err)
+		}
+		n.proxies = append(n.proxies, pfx.Masked())
+	}
+	for _, nw := range cfg.Networks {
+		pfx, err := netip.ParsePrefix(nw.CIDR)
+		if err != nil {
+			return n, fmt.Errorf("networks: %w", err)
+		}
+		n.networks = append(n.networks, api.Network{Prefix: pfx.Masked(), VPC: nw.VPC, VPCE: nw.VPCE})
+	}
+	if len(cfg.IntegratedServices) > 0 {
+		n.via = make(map[string]string, len(cfg.IntegratedServices))
+		for _, s := range cfg.IntegratedServices {
+			n.via[s.PrincipalARN] = s.Name
+		}
+	}
+	return n, nil
 }
