@@ -127,3 +127,59 @@ func TestViaService(t *testing.T) {
 		t.Errorf("bob naming himself via a service: got %d, want 400 (AccessDenied)", code)
 	}
 }
+
+// TestAWSManagedKey: the first reference to alias/aws/<service> creates
+// the AWS managed key; it is usable only through that service, and its
+// policy, rotation and deletion are not the customer's to change.
+func TestAWSManagedKey(t *testing.T) {
+	serviceARN := "arn:aws:iam::" + servertest.Account + ":user/storage-service"
+	s := servertest.Start(t, servertest.Options{Config: func(c *config.Server) {
+		c.IntegratedServices = []config.IntegratedService{{Name: "s3", PrincipalARN: serviceARN}}
+	}})
+	root := s.Client(servertest.Region)
+	d, err := root.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/aws/s3")})
+	if err != nil {
+		t.Fatalf("DescribeKey alias/aws/s3: %v", err)
+	}
+	md := d.KeyMetadata
+	if md.KeyManager != "AWS" || md.KeyState != "Enabled" {
+		t.Fatalf("AWS managed key: got manager %s state %s", md.KeyManager, md.KeyState)
+	}
+	again, _ := root.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/aws/s3")})
+	if *again.KeyMetadata.KeyId != *md.KeyId {
+		t.Errorf("a second reference created another key")
+	}
+	st, err := root.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: md.KeyId})
+	if err != nil || !st.KeyRotationEnabled || aws.ToInt32(st.RotationPeriodInDays) != 365 {
+		t.Errorf("rotation: got %+v, %v; want yearly", st, err)
+	}
+	// Not usable directly, not changeable.
+	_, err = root.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/aws/s3"), Plaintext: []byte("x")})
+	wantAPIError(t, err, "AccessDeniedException", "")
+	_, err = root.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: md.KeyId, Policy: aws.String(keyPolicy(rootStatement))})
+	wantAPIError(t, err, "AccessDeniedException", "")
+	_, err = root.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId})
+	wantAPIError(t, err, "AccessDeniedException", "")
+	_, err = root.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: md.KeyId})
+	wantAPIError(t, err, "AccessDeniedException", "")
+	_, err = root.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String("alias/aws/s3")})
+	wantAPIError(t, err, "NotAuthorizedException", "")
+	// Usable through the service by the account's principals.
+	iamRoot := iamClient(s.Endpoint, servertest.AccessKeyID, servertest.Secret, "")
+	bobKey := createUserWithKey(t, iamRoot, "bob")
+	svcKey := createUserWithKey(t, iamRoot, "storage-service")
+	body := []byte(`{"KeyId":"alias/aws/s3","Plaintext":"eA=="}`)
+	if code := signedPost(t, s.Endpoint, "127.0.0.1", "TrentService.Encrypt", body, map[string]string{"X-OpenKMS-On-Behalf-Of": *bobKey.AccessKeyId}, *svcKey.AccessKeyId, *svcKey.SecretAccessKey); code != 200 {
+		t.Errorf("Encrypt with the AWS managed key through s3: got %d, want 200", code)
+	}
+	aliases, _ := root.ListAliases(ctx, &kms.ListAliasesInput{})
+	found := false
+	for _, a := range aliases.Aliases {
+		if aws.ToString(a.AliasName) == "alias/aws/s3" && aws.ToString(a.TargetKeyId) == *md.KeyId {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("ListAliases does not show alias/aws/s3: %+v", aliases.Aliases)
+	}
+}

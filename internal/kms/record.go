@@ -58,7 +58,10 @@ type keyRecord struct {
 	PendingWindowInDays int       `json:"pendingWindow,omitempty"`
 	CurrentVersion      uint32    `json:"currentVersion"`
 	// PublicKey is the DER SubjectPublicKeyInfo of an asymmetric key.
-	PublicKey []byte           `json:"publicKey,omitempty"`
+	PublicKey []byte `json:"publicKey,omitempty"`
+	// Manager is "AWS" for an AWS managed key, empty for a customer
+	// managed one.
+	Manager   string           `json:"manager,omitempty"`
 	Materials []materialRecord `json:"materials"`
 	// Rotation: automatic rotation schedule and on-demand count.
 	RotationEnabled    bool      `json:"rotationEnabled,omitempty"`
@@ -174,7 +177,7 @@ func (k *keyRecord) metadata() KeyMetadata {
 		KeyUsage:     k.KeyUsage,
 		KeyState:     st,
 		Origin:       origin,
-		KeyManager:   "CUSTOMER",
+		KeyManager:   keyManager(k.Manager),
 		KeySpec:      k.KeySpec,
 	}
 	if k.symmetric() {
@@ -351,11 +354,24 @@ func requires(action string, opts ...func(*authzRequest)) need { return need{act
 // mutateKey), so none can skip authorization.
 func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref keyRef, n need) (*keyRecord, error) {
 	var k *keyRecord
-	err := s.view(ctx, func(r storage.Reader) error {
-		var err error
-		k, err = resolveKey(r, c, field, id, ref)
-		return err
-	})
+	resolve := func() error {
+		return s.view(ctx, func(r storage.Reader) error {
+			var err error
+			k, err = resolveKey(r, c, field, id, ref)
+			return err
+		})
+	}
+	err := resolve()
+	if kmserr.Is(err, kmserr.NotFound) && ref == keyOrAlias {
+		// The first reference to alias/aws/<service> creates the AWS
+		// managed key, as on AWS.
+		if alias := managedAliasOf(c, id); alias != "" {
+			if err := s.ensureManagedKey(ctx, c, alias); err != nil {
+				return nil, internalize(err)
+			}
+			err = resolve()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -436,4 +452,11 @@ func invalidState(k *keyRecord) error {
 		return kmserr.New(kmserr.KMSInvalidState, "%s is disabled.", k.arn())
 	}
 	return stateError(k)
+}
+
+func keyManager(m string) string {
+	if m == keyManagerAWS {
+		return keyManagerAWS
+	}
+	return "CUSTOMER"
 }

@@ -33,6 +33,9 @@ func rotationStorageKey(at time.Time, region, account, keyID string) string {
 // rotatable refuses keys whose material cannot rotate automatically, as
 // AWS does: only symmetric encryption keys with AWS_KMS material.
 func rotatable(k *keyRecord) error {
+	if k.Manager == keyManagerAWS {
+		return kmserr.New(kmserr.UnsupportedOperation, "%s is an AWS managed key, whose rotation cannot be changed.", k.arn())
+	}
 	if k.KeySpec != specSymmetricDefault || k.Origin != OriginAWSKMS.String() {
 		return kmserr.New(kmserr.UnsupportedOperation, "%s origin is %s which is not valid for this operation.", k.arn(), k.Origin)
 	}
