@@ -43,6 +43,7 @@ func adminCommands() []adminCommand {
 		{"migrate", "copy a stopped server's embedded store into PostgreSQL (offline)", runAdminMigrate},
 		{"account", "create an account on a running server (account create)", runAccount},
 		{"audit", "verify, query or print the key of the audit log (offline)", runAudit},
+		{"policy", "explain an authorization decision (policy explain)", runPolicy},
 	}
 }
 

@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 	"internal/api":                 {"internal/audit", "internal/metrics", "internal/usage", "internal/auth/sigv4", "internal/kms", "internal/kmserr"},
 	"internal/server":              {"internal/api", "internal/audit", "internal/metrics", "internal/usage", "internal/kmserr", "internal/backup", "internal/principal", "internal/iamapi", "internal/auth/sigv4", "internal/config", "internal/hsm", "internal/rootkey/pkcs11root", "internal/identity", "internal/kms", "internal/rootkey", "internal/rootkey/fileroot", "internal/storage", "internal/storage/boltstore", "internal/storage/pgstore"},
 	"internal/server/servertest":   {"internal/config", "internal/identity", "internal/server"},
-	"cmd/openkms":                  {"internal/audit", "internal/backup", "internal/config", "internal/iamapi", "internal/rootkey/pkcs11root", "internal/hsm", "internal/rootkey", "internal/server"},
+	"cmd/openkms":                  {"internal/audit", "internal/kms", "internal/backup", "internal/config", "internal/iamapi", "internal/rootkey/pkcs11root", "internal/hsm", "internal/rootkey", "internal/server"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -2,8 +2,10 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/openkms/openkms/internal/server/servertest"
@@ -34,5 +36,26 @@ func TestAdminAccountCreate(t *testing.T) {
 	other := []string{"AWS_ACCESS_KEY_ID=" + servertest.OtherAccessKeyID, "AWS_SECRET_ACCESS_KEY=" + servertest.OtherSecret}
 	if code, _, _ := runOpenKMS(t, other, "admin", "account", "create", "--endpoint-url", s.Endpoint); code == 0 {
 		t.Error("another account's root created an account")
+	}
+}
+
+// TestPolicyExplain asks the running server why a user may or may not use
+// a key, with `openkms admin policy explain`.
+func TestPolicyExplain(t *testing.T) {
+	s, root := start(t)
+	newUser(t, s, "bob", "")
+	out, err := root.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(keyPolicy(rootStatement, userStatement("bob", `"kms:Encrypt"`)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"AWS_ACCESS_KEY_ID=" + servertest.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + servertest.Secret}
+	bob := "arn:aws:iam::" + servertest.Account + ":user/bob"
+	got := mustRun(t, env, "admin", "policy", "explain", "--endpoint-url", s.Endpoint, "--principal", bob, "--action", "kms:Encrypt", "--key", *out.KeyMetadata.Arn)
+	if !strings.HasPrefix(got, "ALLOWED: key policy statement 1 (Sid \"Allow use of the key\")") {
+		t.Errorf("explain Encrypt: got\n%s", got)
+	}
+	got = mustRun(t, env, "admin", "policy", "explain", "--endpoint-url", s.Endpoint, "--principal", bob, "--action", "kms:Decrypt", "--key", *out.KeyMetadata.Arn)
+	if !strings.HasPrefix(got, "DENIED:") || !strings.Contains(got, "key policy:") {
+		t.Errorf("explain Decrypt: got\n%s", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,9 +252,9 @@ func (s *Service) decide(ctx context.Context, c Caller, r *authzRequest) (Decisi
 	}
 	switch {
 	case !cross && kr.AllowedBy(policy.MatchExact, policy.MatchWildcard):
-		return Decision{Allowed: true, Basis: "key policy " + firstAllow(kr)}, nil
+		return Decision{Allowed: true, Basis: "key policy " + firstAllow(kr, policy.MatchExact, policy.MatchWildcard)}, nil
 	case !cross && kr.AllowedBy(policy.MatchAccount) && iamAllow:
-		return Decision{Allowed: true, Basis: "key policy " + firstAllow(kr) + " delegating to identity-based policy"}, nil
+		return Decision{Allowed: true, Basis: "key policy " + firstAllow(kr, policy.MatchAccount) + " delegating to identity-based policy"}, nil
 	}
 	if g, ok := s.grantAllows(ctx, c, r); ok {
 		return Decision{Allowed: true, Basis: "grant " + g}, nil
@@ -278,9 +279,11 @@ func (s *Service) decide(ctx context.Context, c Caller, r *authzRequest) (Decisi
 	return Decision{Basis: "because no resource-based policy allows the " + r.action + " action"}, nil
 }
 
-func firstAllow(r policy.Result) string {
+// firstAllow names the first Allow statement that matched the caller in
+// one of kinds (any kind when none is given).
+func firstAllow(r policy.Result, kinds ...policy.PrincipalMatch) string {
 	for _, m := range r.Matches {
-		if m.Effect == policy.EffectAllow {
+		if m.Effect == policy.EffectAllow && (len(kinds) == 0 || slices.Contains(kinds, m.Principal)) {
 			if m.Sid != "" {
 				return fmt.Sprintf("statement %d (Sid %q)", m.StatementIndex, m.Sid)
 			}

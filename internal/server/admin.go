@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/backup"
 	"github.com/openkms/openkms/internal/config"
 	"github.com/openkms/openkms/internal/identity"
+	"github.com/openkms/openkms/internal/kms"
 	"github.com/openkms/openkms/internal/kmserr"
 	"github.com/openkms/openkms/internal/principal"
 	"github.com/openkms/openkms/internal/rootkey"
@@ -49,6 +51,8 @@ const (
 
 // admin serves the admin API.
 type admin struct {
+	// explain answers policy explanations (nil: not offered).
+	explain  func(ctx context.Context, p principal.Principal, region, action, keyARN string, conds map[string][]string) (kms.Explanation, error)
 	verifier *sigv4.Verifier
 	store    storage.Store
 	sealer   rootkey.Sealer
@@ -63,12 +67,12 @@ type admin struct {
 // AccessDeniedException. GET AdminBackupPath streams a backup of store,
 // sealed with sealer, from one consistent snapshot while the server keeps
 // serving.
-func adminHandler(v *sigv4.Verifier, store storage.Store, sealer rootkey.Sealer, adminAccount string, log *slog.Logger) http.Handler {
+func adminHandler(v *sigv4.Verifier, store storage.Store, sealer rootkey.Sealer, adminAccount string, log *slog.Logger) *admin {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &admin{verifier: v, store: store, sealer: sealer, account: adminAccount, log: log, backups: make(chan struct{}, 1)}
-	return http.HandlerFunc(a.serve)
+	return a
 }
 
 func (a *admin) serve(w http.ResponseWriter, r *http.Request) {
@@ -80,6 +84,8 @@ func (a *admin) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == AdminBackupPath && r.Method == http.MethodGet:
 		a.backup(w, r, p)
+	case r.URL.Path == AdminExplainPath && r.Method == http.MethodGet && a.explain != nil:
+		a.explainRequest(w, r)
 	case r.URL.Path == AdminBackupPath:
 		w.Header().Set("Allow", http.MethodGet)
 		a.writeError(w, r, &kmserr.Error{Code: kmserr.UnsupportedOperation, Message: "Use GET " + AdminBackupPath + ".", Status: http.StatusMethodNotAllowed})
@@ -278,4 +284,74 @@ func openExistingRootKey(ctx context.Context, cfg config.Server) (rootkey.Sealer
 		return nil, fmt.Errorf("opening root key (%s): %w", provider.Name(), err)
 	}
 	return sealer, nil
+}
+
+// AdminExplainPath answers `openkms admin policy explain`: GET with query
+// parameters principal (an ARN), action, key (a key ARN, optional), region
+// (for operations without a key) and condition (repeated "key=value").
+const AdminExplainPath = AdminPathPrefix + "explain"
+
+// ServeHTTP implements http.Handler.
+func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.serve(w, r) }
+
+func (a *admin) explainRequest(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p, err := principalFromARN(q.Get("principal"))
+	if err != nil {
+		a.writeError(w, r, kmserr.New(kmserr.Validation, "%v", err))
+		return
+	}
+	action := q.Get("action")
+	if !strings.HasPrefix(action, "kms:") || len(action) > 128 {
+		a.writeError(w, r, kmserr.New(kmserr.Validation, "action must be a kms: action such as kms:Encrypt"))
+		return
+	}
+	conds := map[string][]string{}
+	for _, kv := range q["condition"] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || len(conds) > 64 {
+			a.writeError(w, r, kmserr.New(kmserr.Validation, "condition must be key=value"))
+			return
+		}
+		conds[k] = append(conds[k], v)
+	}
+	region := q.Get("region")
+	if region == "" {
+		region = "us-east-1"
+	}
+	e, err := a.explain(r.Context(), p, region, action, q.Get("key"), conds)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// principalFromARN builds the principal an ARN names: an account root, an
+// IAM user, or an assumed-role session. (Principal tags are not looked up;
+// pass aws:PrincipalTag/... as conditions.)
+func principalFromARN(s string) (principal.Principal, error) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || len(parts[4]) != 12 {
+		return principal.Principal{}, errors.New("principal must be an IAM or STS ARN")
+	}
+	acct, res := parts[4], parts[5]
+	p := principal.Principal{Account: acct, ARN: s}
+	switch {
+	case parts[2] == "iam" && res == "root":
+		p.Type, p.UserID = principal.TypeRoot, acct
+	case parts[2] == "iam" && strings.HasPrefix(res, "user/"):
+		p.Type = principal.TypeIAMUser
+		p.UserName = res[strings.LastIndexByte(res, '/')+1:]
+	case parts[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
+		f := strings.Split(res, "/")
+		if len(f) != 3 {
+			return principal.Principal{}, errors.New("assumed-role ARNs look like arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION")
+		}
+		p.Type, p.RoleARN, p.SessionName = principal.TypeAssumedRole, "arn:aws:iam::"+acct+":role/"+f[1], f[2]
+	default:
+		return principal.Principal{}, errors.New("principal must be an account root, IAM user or assumed-role session ARN")
+	}
+	return p, nil
 }

@@ -152,7 +152,9 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if reg != nil {
 		mux.Handle("GET /metrics", reg.Handler())
 	}
-	mux.Handle(AdminPathPrefix, adminHandler(verifier, store, sealer, cfg.AccountID, log))
+	admin := adminHandler(verifier, store, sealer, cfg.AccountID, log)
+	admin.explain = svc.Explain
+	mux.Handle(AdminPathPrefix, admin)
 	iamHandler := iamapi.New(iamapi.Config{Identity: ids, AdminAccount: cfg.AccountID,
 		MaxSkew: time.Duration(cfg.MaxClockSkew), Logger: log})
 	mux.Handle("/", withIAM(handler, iamHandler))
