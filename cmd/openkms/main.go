@@ -26,7 +26,9 @@ const usage = `openkms: a self-hosted key management service that speaks the AWS
 
 Usage:
   openkms server [flags]    start the server (see 'openkms server --help')
-  openkms admin COMMAND     backup, restore, migrate (see 'openkms admin help')
+  openkms admin COMMAND     operator commands: backup, restore, migrate, account, audit, policy
+                            (see 'openkms admin help')
+  openkms bench [flags]     load-test a KMS endpoint (see 'openkms bench --help')
   openkms version           print the version
   openkms help              show this help
 
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServer(args[1:], stdout, stderr)
 	case "admin":
 		return runAdmin(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "openkms %s\n", version)
 		return 0
