@@ -87,6 +87,20 @@ want "session identity" "$(as "$skey" "$ssecret" "$stoken" sts get-caller-identi
 step kms list-keys with the session credentials
 as "$skey" "$ssecret" "$stoken" aws --endpoint-url "$EP" kms list-keys >/dev/null
 
+step a key whose policy lets the role use it and denies the user
+policy="{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"root\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::$account:root\"},\"Action\":\"kms:*\",\"Resource\":\"*\"},{\"Sid\":\"deny-user\",\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"$user_arn\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}"
+kid=$(aws --endpoint-url "$EP" kms create-key --policy "$policy" --query KeyMetadata.KeyId --output text)
+ptfile=$(mktemp)
+printf 'iam-e2e' >"$ptfile"
+as "$skey" "$ssecret" "$stoken" aws --endpoint-url "$EP" kms encrypt --key-id "$kid" --plaintext "fileb://$ptfile" >/dev/null ||
+	fail "encrypt as the role session: got an error, want success"
+if out=$(as "$key" "$secret" "" aws --endpoint-url "$EP" kms encrypt --key-id "arn:aws:kms:$AWS_DEFAULT_REGION:$account:key/$kid" --plaintext "fileb://$ptfile" 2>&1); then
+	fail "encrypt as the denied user: got success, want AccessDeniedException"
+fi
+[[ $out == *AccessDeniedException* ]] || fail "encrypt as the denied user: got '$out', want AccessDeniedException"
+rm -f "$ptfile"
+aws --endpoint-url "$EP" kms schedule-key-deletion --key-id "$kid" --pending-window-in-days 7 >/dev/null
+
 step the session token is required
 if as "$skey" "$ssecret" "" sts get-caller-identity >/dev/null 2>&1; then
 	fail "get-caller-identity without the session token: got success, want InvalidClientTokenId"

@@ -199,3 +199,17 @@ func TestPolicyValidationAndLockout(t *testing.T) {
 	wantAPIError(t, err, "AccessDeniedException", "")
 	_ = s
 }
+
+func TestResourceAliasesAndTimeConditions(t *testing.T) {
+	s, root := start(t)
+	bob := newUser(t, s, "bob", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*",
+	  "Condition":{"ForAnyValue:StringLike":{"kms:ResourceAliases":"alias/team-blue/*"},"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}}]}`)
+	blue, red := createKey(t, root), createKey(t, root)
+	root.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/team-blue/app"), TargetKeyId: blue.KeyId})
+	root.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/team-red/app"), TargetKeyId: red.KeyId})
+	if _, err := bob.Encrypt(ctx, &kms.EncryptInput{KeyId: blue.Arn, Plaintext: []byte("x")}); err != nil {
+		t.Errorf("key with a team-blue alias: %v", err)
+	}
+	_, err := bob.Encrypt(ctx, &kms.EncryptInput{KeyId: red.Arn, Plaintext: []byte("x")})
+	wantAPIError(t, err, "AccessDeniedException", "")
+}

@@ -241,3 +241,20 @@ func isAliasRef(id string) bool {
 	a, err := arn.Parse(id)
 	return err == nil && a.IsAlias()
 }
+
+// aliasesOf lists the alias names that point at a key
+// (kms:ResourceAliases).
+func (s *Service) aliasesOf(ctx context.Context, k *keyRecord) ([]string, error) {
+	prefix := prefixAlias + k.Region + "/" + k.Account + "/"
+	var out []string
+	err := s.view(ctx, func(r storage.Reader) error {
+		return r.Scan(prefix, "", func(key string, v []byte) (bool, error) {
+			var al aliasRecord
+			if json.Unmarshal(v, &al) == nil && al.TargetKeyID == k.KeyID {
+				out = append(out, "alias/"+strings.TrimPrefix(key, prefix))
+			}
+			return len(out) < 100, nil
+		})
+	})
+	return out, err
+}

@@ -203,8 +203,11 @@ func (s *Service) decide(ctx context.Context, c Caller, r *authzRequest) (Decisi
 	if r.key != nil {
 		resource = r.key.arn()
 	}
+	now := s.now().UTC()
+	r.ctx.Set("aws:CurrentTime", now.Format(time.RFC3339))
+	r.ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
 	req := &policy.Request{Principal: policyPrincipal(c.Principal), Action: r.action, Resource: resource, Context: r.ctx}
-	if r.key != nil && s.usage != nil {
+	if r.key != nil {
 		req.Context = &lazyContext{ContextMap: r.ctx, key: r.key, s: s, ctx: ctx}
 	}
 
@@ -372,7 +375,8 @@ func decryptNeed(op string, ec map[string]string, algorithm string) need {
 }
 
 // lazyContext computes the condition keys that cost a lookup only when a
-// policy asks for them: kms:TrailingDaysWithoutKeyUsage.
+// policy asks for them: kms:TrailingDaysWithoutKeyUsage and
+// kms:ResourceAliases.
 type lazyContext struct {
 	policy.ContextMap
 	key *keyRecord
@@ -381,7 +385,14 @@ type lazyContext struct {
 }
 
 func (l *lazyContext) Lookup(lowerKey string) ([]string, bool) {
-	if lowerKey == "kms:trailingdayswithoutkeyusage" {
+	if lowerKey == "kms:resourcealiases" {
+		aliases, err := l.s.aliasesOf(l.ctx, l.key)
+		if err != nil || len(aliases) == 0 {
+			return nil, false
+		}
+		return aliases, true
+	}
+	if lowerKey == "kms:trailingdayswithoutkeyusage" && l.s.usage != nil {
 		days, err := l.s.usage.TrailingDaysWithoutUse(l.ctx, l.key.arn(), l.key.CreationDate, l.s.now())
 		if err != nil {
 			return nil, false
