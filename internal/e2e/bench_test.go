@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/openkms/openkms/internal/config"
 	"github.com/openkms/openkms/internal/server/servertest"
 )
 
@@ -124,6 +126,60 @@ func BenchmarkGenerateMac(b *testing.B) {
 	msg := bytes.Repeat([]byte{0x5a}, benchPlaintextSize)
 	runSerialParallel(b, func() error {
 		_, err := c.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: out.KeyMetadata.KeyId, Message: msg, MacAlgorithm: types.MacAlgorithmSpecHmacSha256})
+		return err
+	})
+}
+
+// BenchmarkEncryptAudit compares Encrypt with the audit log off, with the
+// default (async) durability, and with sync durability.
+func BenchmarkEncryptAudit(b *testing.B) {
+	for _, mode := range []struct{ name, sink, durability string }{{"off", "off", ""}, {"async", "file", "async"}, {"sync", "file", "sync"}} {
+		b.Run(mode.name, func(b *testing.B) {
+			s := servertest.Start(b, servertest.Options{Config: func(c *config.Server) { c.AuditSink, c.AuditDurability = mode.sink, mode.durability }})
+			c := s.Client(servertest.Region)
+			out, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pt := bytes.Repeat([]byte{0x5a}, benchPlaintextSize)
+			runSerialParallel(b, func() error {
+				_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: out.KeyMetadata.KeyId, Plaintext: pt})
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkEncryptWithKeyPolicy runs Encrypt as an IAM user under a
+// realistic five-statement key policy (administrators, users, grants for
+// AWS resources, an encryption-context deny, the account statement).
+func BenchmarkEncryptWithKeyPolicy(b *testing.B) {
+	s := servertest.Start(b, servertest.Options{})
+	root := s.Client(servertest.Region)
+	iamRoot := iamClient(s.Endpoint, servertest.AccessKeyID, servertest.Secret, "")
+	if _, err := iamRoot.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("app")}); err != nil {
+		b.Fatal(err)
+	}
+	ak, err := iamRoot.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("app")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := "arn:aws:iam::" + servertest.Account
+	policy := `{"Version":"2012-10-17","Statement":[
+	 {"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"` + a + `:root"},"Action":"kms:*","Resource":"*"},
+	 {"Sid":"Allow access for Key Administrators","Effect":"Allow","Principal":{"AWS":"` + a + `:user/admin"},"Action":["kms:Create*","kms:Describe*","kms:Enable*","kms:List*","kms:Put*","kms:Update*","kms:Revoke*","kms:Disable*","kms:Get*","kms:Delete*","kms:TagResource","kms:UntagResource","kms:ScheduleKeyDeletion","kms:CancelKeyDeletion"],"Resource":"*"},
+	 {"Sid":"Allow use of the key","Effect":"Allow","Principal":{"AWS":"` + a + `:user/app"},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:DescribeKey"],"Resource":"*"},
+	 {"Sid":"Allow attachment of persistent resources","Effect":"Allow","Principal":{"AWS":"` + a + `:user/app"},"Action":["kms:CreateGrant","kms:ListGrants","kms:RevokeGrant"],"Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}},
+	 {"Sid":"Require a tenant","Effect":"Deny","Principal":"*","Action":["kms:Encrypt","kms:GenerateDataKey*"],"Resource":"*","Condition":{"Null":{"kms:EncryptionContext:tenant":"true"}}}]}`
+	out, err := root.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(policy)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	app := kmsClient(s.Endpoint, *ak.AccessKey.AccessKeyId, *ak.AccessKey.SecretAccessKey, "")
+	pt := bytes.Repeat([]byte{0x5a}, benchPlaintextSize)
+	ec := map[string]string{"tenant": "acme"}
+	runSerialParallel(b, func() error {
+		_, err := app.Encrypt(ctx, &kms.EncryptInput{KeyId: out.KeyMetadata.Arn, Plaintext: pt, EncryptionContext: ec})
 		return err
 	})
 }
