@@ -250,6 +250,8 @@ func toWireMetadata(md kms.KeyMetadata) keyMetadata {
 		CurrentKeyMaterialID:   md.CurrentKeyMaterialID,
 		ExpirationModel:        md.ExpirationModel,
 		ValidTo:                epoch(md.ValidTo),
+		CustomKeyStoreID:       md.CustomKeyStoreID,
+		CloudHsmClusterID:      md.CloudHsmClusterID,
 	}
 }
 

@@ -504,3 +504,52 @@ type getKeyLastUsageResponse struct {
 	TrackingStartDate *epochTime    `json:"TrackingStartDate,omitempty"`
 	KeyCreationDate   *epochTime    `json:"KeyCreationDate,omitempty"`
 }
+
+// Custom key stores.
+
+type createCustomKeyStoreRequest struct {
+	CustomKeyStoreName     string `json:"CustomKeyStoreName"`
+	CloudHsmClusterID      string `json:"CloudHsmClusterId"`
+	TrustAnchorCertificate string `json:"TrustAnchorCertificate"`
+	KeyStorePassword       string `json:"KeyStorePassword"`
+	CustomKeyStoreType     string `json:"CustomKeyStoreType"`
+}
+
+type customKeyStoreIDRequest struct {
+	CustomKeyStoreID string `json:"CustomKeyStoreId"`
+}
+
+type customKeyStoreIDResponse struct {
+	CustomKeyStoreID string `json:"CustomKeyStoreId"`
+}
+
+type describeCustomKeyStoresRequest struct {
+	CustomKeyStoreID   string `json:"CustomKeyStoreId"`
+	CustomKeyStoreName string `json:"CustomKeyStoreName"`
+	Limit              *int   `json:"Limit"`
+	Marker             string `json:"Marker"`
+}
+
+type customKeyStoresListEntry struct {
+	CustomKeyStoreID       string     `json:"CustomKeyStoreId"`
+	CustomKeyStoreName     string     `json:"CustomKeyStoreName"`
+	CloudHsmClusterID      string     `json:"CloudHsmClusterId,omitempty"`
+	TrustAnchorCertificate string     `json:"TrustAnchorCertificate,omitempty"`
+	ConnectionState        string     `json:"ConnectionState"`
+	ConnectionErrorCode    string     `json:"ConnectionErrorCode,omitempty"`
+	CreationDate           *epochTime `json:"CreationDate,omitempty"`
+	CustomKeyStoreType     string     `json:"CustomKeyStoreType"`
+}
+
+type describeCustomKeyStoresResponse struct {
+	CustomKeyStores []customKeyStoresListEntry `json:"CustomKeyStores"`
+	NextMarker      string                     `json:"NextMarker,omitempty"`
+	Truncated       bool                       `json:"Truncated"`
+}
+
+type updateCustomKeyStoreRequest struct {
+	CustomKeyStoreID      string `json:"CustomKeyStoreId"`
+	NewCustomKeyStoreName string `json:"NewCustomKeyStoreName"`
+	KeyStorePassword      string `json:"KeyStorePassword"`
+	CloudHsmClusterID     string `json:"CloudHsmClusterId"`
+}

@@ -49,6 +49,10 @@ type Server struct {
 	PKCS11PIN      string `json:"pkcs11_pin"`
 	PKCS11PINFile  string `json:"pkcs11_pin_file"`
 	PKCS11KeyLabel string `json:"pkcs11_key_label"`
+	// HSMClusters are the PKCS#11 tokens custom key stores may use; a
+	// store's CloudHsmClusterId names one of them and its
+	// KeyStorePassword is the token's user PIN (see docs/HSM.md).
+	HSMClusters []HSMCluster `json:"hsm_clusters"`
 	// AccountID is the account created on first start.
 	AccountID string `json:"account_id"`
 	// BootstrapAccessKeyID and BootstrapSecretAccessKey pin the first
@@ -95,6 +99,18 @@ type Server struct {
 	// MaxClockSkew bounds the difference between X-Amz-Date and the
 	// server's clock.
 	MaxClockSkew Duration `json:"max_clock_skew"`
+}
+
+// HSMCluster declares a PKCS#11 token that custom key stores may use
+// under the AWS name of a CloudHSM cluster.
+type HSMCluster struct {
+	// ClusterID is the CloudHsmClusterId that names the token in the API,
+	// "cluster-" followed by 11 to 16 lowercase letters or digits.
+	ClusterID string `json:"cluster_id"`
+	// Module is the vendor's PKCS#11 library.
+	Module string `json:"module"`
+	// TokenLabel is the token's label.
+	TokenLabel string `json:"token_label"`
 }
 
 // Network declares an address range as a VPC (and optionally a VPC
@@ -318,6 +334,20 @@ func (c *Server) Validate() error {
 		}
 	default:
 		return fmt.Errorf("root_key_provider: %q is not one of file, pkcs11", c.RootKeyProvider)
+	}
+	seen := map[string]bool{}
+	for i, h := range c.HSMClusters {
+		id := strings.TrimPrefix(h.ClusterID, "cluster-")
+		if !strings.HasPrefix(h.ClusterID, "cluster-") || len(h.ClusterID) < 19 || len(h.ClusterID) > 24 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			return fmt.Errorf("hsm_clusters[%d].cluster_id: %q is not \"cluster-\" followed by 11 to 16 lowercase letters or digits", i, h.ClusterID)
+		}
+		if seen[h.ClusterID] {
+			return fmt.Errorf("hsm_clusters[%d].cluster_id: %q is declared twice", i, h.ClusterID)
+		}
+		seen[h.ClusterID] = true
+		if h.Module == "" || h.TokenLabel == "" {
+			return fmt.Errorf("hsm_clusters[%d]: module and token_label must both be set", i)
+		}
 	}
 	if (c.BootstrapAccessKeyID == "") != (c.BootstrapSecretAccessKey == "") {
 		return errors.New("bootstrap_access_key_id and bootstrap_secret_access_key must be given together")

@@ -417,7 +417,7 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, c Caller, keyID, keyP
 	if err != nil {
 		return GenerateDataKeyPairOutput{}, kmError(err)
 	}
-	blob, err := s.seal(k, priv, encCtx)
+	blob, err := s.seal(ctx, k, priv, encCtx)
 	if err != nil {
 		clear(priv)
 		return GenerateDataKeyPairOutput{}, err

@@ -72,7 +72,7 @@ func (s *Service) Encrypt(ctx context.Context, c Caller, in EncryptInput) (Encry
 	if in.DryRun {
 		return EncryptOutput{}, dryRun()
 	}
-	blob, err := s.seal(k, in.Plaintext, in.EncryptionContext)
+	blob, err := s.seal(ctx, k, in.Plaintext, in.EncryptionContext)
 	if err != nil {
 		return EncryptOutput{}, err
 	}
@@ -160,7 +160,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c Caller, in ReEncryptInput) (R
 	var blob []byte
 	dstAlg := EncryptionAlgorithmSymmetricDefault
 	if dst.symmetric() {
-		blob, err = s.seal(dst, pt, in.DestinationEncryptionContext)
+		blob, err = s.seal(ctx, dst, pt, in.DestinationEncryptionContext)
 	} else {
 		blob, dstAlg, err = s.encryptAsymmetric(dst, in.DestinationEncryptionAlgorithm, pt)
 	}
@@ -241,7 +241,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, c Caller, in GenerateData
 	if _, err := readFull(s.rand, dataKey); err != nil {
 		return GenerateDataKeyOutput{}, kmserr.Internal(err)
 	}
-	blob, err := s.seal(k, dataKey, in.EncryptionContext)
+	blob, err := s.seal(ctx, k, dataKey, in.EncryptionContext)
 	if err != nil {
 		return GenerateDataKeyOutput{}, err
 	}
@@ -267,7 +267,18 @@ func (s *Service) GenerateRandom(ctx context.Context, c Caller, numberOfBytes *i
 		return nil, err
 	}
 	if customKeyStoreID != "" {
-		return nil, kmserr.New(kmserr.CustomKeyStoreNotFound, "Custom key store %s is not found.", customKeyStoreID)
+		if err := lengthBetween("customKeyStoreId", customKeyStoreID, 1, 64); err != nil {
+			return nil, err
+		}
+		_, tok, err := s.connectedStore(ctx, c, customKeyStoreID)
+		if err != nil {
+			return nil, err
+		}
+		b, err := tok.Random(ctx, n)
+		if err != nil {
+			return nil, kmserr.Internal(err)
+		}
+		return b, nil
 	}
 	b := make([]byte, n)
 	if _, err := readFull(s.rand, b); err != nil {
@@ -328,6 +339,7 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 		return nil, nil, 0, "", err
 	}
 	noteKey(ctx, k.arn())
+	s.annotate(ctx, k)
 	if named != nil && (named.KeyID != k.KeyID || named.Account != k.Account) {
 		return nil, nil, 0, "", kmserr.New(kmserr.IncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
 	}
@@ -347,6 +359,16 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 	if dryRunSet {
 		return nil, nil, 0, "", dryRun()
 	}
+	if k.CustomKeyStoreID != "" {
+		if h.Version != k.CurrentVersion {
+			return nil, nil, 0, "", invalidCiphertext()
+		}
+		pt, err := s.openHSM(ctx, k, blob, encCtx)
+		if err != nil {
+			return nil, nil, 0, "", err
+		}
+		return k, pt, h.Version, EncryptionAlgorithmSymmetricDefault, nil
+	}
 	aead, err := s.aead(k, h.Version)
 	if err != nil {
 		return nil, nil, 0, "", err
@@ -359,7 +381,10 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 }
 
 // seal encrypts under the key's current material.
-func (s *Service) seal(k *keyRecord, plaintext []byte, encCtx map[string]string) ([]byte, error) {
+func (s *Service) seal(ctx context.Context, k *keyRecord, plaintext []byte, encCtx map[string]string) ([]byte, error) {
+	if k.CustomKeyStoreID != "" {
+		return s.sealHSM(ctx, k, plaintext, encCtx)
+	}
 	aead, err := s.aead(k, k.CurrentVersion)
 	if err != nil {
 		return nil, err

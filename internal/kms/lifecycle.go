@@ -58,8 +58,20 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 	if in.MultiRegion {
 		return KeyMetadata{}, kmserr.New(kmserr.UnsupportedOperation, "Multi-Region keys are not supported by this server yet.")
 	}
-	if in.CustomKeyStoreID != "" || in.XksKeyID != "" {
-		return KeyMetadata{}, kmserr.New(kmserr.UnsupportedOperation, "Custom key stores are not supported by this server yet.")
+	if in.XksKeyID != "" {
+		return KeyMetadata{}, kmserr.New(kmserr.UnsupportedOperation, "External key stores are not supported by this server.")
+	}
+	if in.CustomKeyStoreID != "" || origin == OriginAWSCloudHSM {
+		if in.CustomKeyStoreID == "" {
+			return KeyMetadata{}, kmserr.New(kmserr.Validation, "CustomKeyStoreId is required for origin AWS_CLOUDHSM.")
+		}
+		if in.Origin != "" && origin != OriginAWSCloudHSM {
+			return KeyMetadata{}, kmserr.New(kmserr.UnsupportedOperation, "Keys in a custom key store must have origin AWS_CLOUDHSM, not %s.", in.Origin)
+		}
+		if spec != specSymmetricDefault {
+			return KeyMetadata{}, kmserr.New(kmserr.UnsupportedOperation, "KeySpec %s is not supported in a custom key store; only SYMMETRIC_DEFAULT is.", spec)
+		}
+		origin = OriginAWSCloudHSM
 	}
 	if err := validateTags(in.Tags); err != nil {
 		return KeyMetadata{}, err
@@ -106,6 +118,10 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, in CreateKeyInput) (K
 		}
 	}
 	switch {
+	case origin == OriginAWSCloudHSM:
+		if err := s.newHSMKey(ctx, c, k, in.CustomKeyStoreID); err != nil {
+			return KeyMetadata{}, err
+		}
 	case origin == OriginExternal:
 		k.State = KeyStatePendingImport.String()
 		k.CurrentVersion = 0
@@ -312,7 +328,9 @@ func (s *Service) DeleteDueKeys(ctx context.Context) (int, error) {
 		if !ok {
 			continue
 		}
+		var gone *keyRecord
 		err := s.update(ctx, func(w storage.Writer) error {
+			gone = nil
 			if err := w.Delete(idx); err != nil {
 				return err
 			}
@@ -343,10 +361,14 @@ func (s *Service) DeleteDueKeys(ctx context.Context) (int, error) {
 				}
 			}
 			deleted++
+			gone = k
 			return w.Delete(keyStorageKey(region, account, keyID))
 		})
 		if err != nil {
 			return deleted, err
+		}
+		if gone != nil && gone.CustomKeyStoreID != "" {
+			s.destroyHSMKey(ctx, gone)
 		}
 		s.log.Info("key deleted", "region", region, "account", account, "key", keyID)
 	}

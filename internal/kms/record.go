@@ -68,6 +68,14 @@ type keyRecord struct {
 	RotationPeriodDays int       `json:"rotationPeriod,omitempty"`
 	NextRotation       time.Time `json:"nextRotation,omitzero"`
 	OnDemandRotations  int       `json:"onDemandRotations,omitempty"`
+	// CustomKeyStoreID and HSMKeyID name the custom key store and the
+	// token key (its CKA_ID) of a key with origin AWS_CLOUDHSM.
+	CustomKeyStoreID string `json:"customKeyStore,omitempty"`
+	HSMKeyID         []byte `json:"hsmKeyId,omitempty"`
+
+	// Not stored: filled by Service.annotate for custom-store keys.
+	clusterID string
+	storeDown bool // the key's custom key store is not connected
 }
 
 // materialRecord is one generation of backing key material.
@@ -122,6 +130,9 @@ func (k *keyRecord) state() KeyState {
 	st, err := ParseKeyState(k.State)
 	if err != nil {
 		return KeyStateUnknown
+	}
+	if k.storeDown && (st == KeyStateEnabled || st == KeyStateDisabled) {
+		return KeyStateUnavailable
 	}
 	return st
 }
@@ -179,6 +190,9 @@ func (k *keyRecord) metadata() KeyMetadata {
 		Origin:       origin,
 		KeyManager:   keyManager(k.Manager),
 		KeySpec:      k.KeySpec,
+
+		CustomKeyStoreID:  k.CustomKeyStoreID,
+		CloudHsmClusterID: k.clusterID,
 	}
 	if k.symmetric() {
 		md.EncryptionAlgorithm = []string{EncryptionAlgorithmSymmetricDefault}
@@ -376,6 +390,7 @@ func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref k
 		return nil, err
 	}
 	noteKey(ctx, k.arn())
+	s.annotate(ctx, k)
 	r := newAuthz(c, n.action, k)
 	if alias := requestAlias(id); alias != "" {
 		r.ctx.Set("kms:RequestAlias", alias)

@@ -62,6 +62,10 @@ type Config struct {
 	// Usage tracks each key's last successful cryptographic use (for
 	// GetKeyLastUsage); nil means no tracking.
 	Usage *usage.Tracker
+	// HSMClusters are the PKCS#11 tokens custom key stores may use; nil
+	// means none (CreateCustomKeyStore then fails with
+	// CloudHsmClusterNotFoundException).
+	HSMClusters HSMClusters
 }
 
 // Service implements the KMS operations. It is safe for concurrent use.
@@ -77,11 +81,14 @@ type Service struct {
 	policies    PolicySource
 	policyCache policyCache
 	usage       *usage.Tracker
+
+	clusters HSMClusters
+	cks      cksConns
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, policies: cfg.Policies, usage: cfg.Usage}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, policies: cfg.Policies, usage: cfg.Usage, clusters: cfg.HSMClusters}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -47,9 +47,10 @@ const (
 	OriginUnknown Origin = iota
 	OriginAWSKMS
 	OriginExternal
+	OriginAWSCloudHSM
 )
 
-var originNames = [...]string{"", "AWS_KMS", "EXTERNAL"}
+var originNames = [...]string{"", "AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM"}
 
 func (o Origin) String() string {
 	if o <= 0 || int(o) >= len(originNames) {
@@ -100,6 +101,10 @@ type KeyMetadata struct {
 	// ExpirationModel and ValidTo describe imported material (EXTERNAL keys).
 	ExpirationModel string
 	ValidTo         time.Time
+	// CustomKeyStoreID and CloudHsmClusterID name the custom key store
+	// and its cluster for keys in a custom key store.
+	CustomKeyStoreID  string
+	CloudHsmClusterID string
 }
 
 // AliasEntry is one alias as ListAliases returns it.

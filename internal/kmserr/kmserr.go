@@ -57,6 +57,12 @@ const (
 	KMSInvalidSignature      Code = "KMSInvalidSignatureException"
 	KMSInvalidMac            Code = "KMSInvalidMacException"
 	InvalidGrantID           Code = "InvalidGrantIdException"
+
+	CustomKeyStoreNameInUse    Code = "CustomKeyStoreNameInUseException"
+	CustomKeyStoreHasCMKs      Code = "CustomKeyStoreHasCMKsException"
+	CustomKeyStoreInvalidState Code = "CustomKeyStoreInvalidStateException"
+	CloudHsmClusterNotFound    Code = "CloudHsmClusterNotFoundException"
+	CloudHsmClusterInUse       Code = "CloudHsmClusterInUseException"
 )
 
 // Error is an error that a client sees.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openkms/openkms/internal/api"
@@ -116,7 +117,9 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if err != nil {
 		return err
 	}
-	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log, Policies: identityPolicies{ids}, Usage: tracker})
+	svc := kms.New(kms.Config{Store: store, Sealer: sealer, Now: opts.Now, Logger: log, Policies: identityPolicies{ids}, Usage: tracker,
+		HSMClusters: newHSMClusters(cfg.HSMClusters)})
+	defer svc.CloseCustomKeyStores()
 	verifier := &sigv4.Verifier{Source: ids, Service: "kms", MaxSkew: time.Duration(cfg.MaxClockSkew)}
 	auditLog, err := openAudit(cfg, sealer, opts.Now, log)
 	if err != nil {
@@ -518,3 +521,101 @@ func networkConfig(cfg config.Server) (networks, error) {
 	}
 	return n, nil
 }
+
+// hsmClusters are the PKCS#11 tokens of cfg.HSMClusters, for custom key
+// stores.
+type hsmClusters map[string]config.HSMCluster
+
+var _ kms.HSMClusters = hsmClusters(nil)
+
+func newHSMClusters(list []config.HSMCluster) hsmClusters {
+	m := make(hsmClusters, len(list))
+	for _, c := range list {
+		m[c.ClusterID] = c
+	}
+	return m
+}
+
+func (h hsmClusters) Has(id string) bool { _, ok := h[id]; return ok }
+
+func (h hsmClusters) Connect(ctx context.Context, id, pin string) (kms.HSMToken, error) {
+	c, ok := h[id]
+	if !ok {
+		return nil, kms.ErrHSMClusterNotFound
+	}
+	t, err := hsm.Open(hsm.Config{ModulePath: c.Module, TokenLabel: c.TokenLabel, PIN: pin})
+	switch {
+	case err == nil:
+		return &hsmToken{t: t}, nil
+	case errors.Is(err, hsm.ErrPINIncorrect):
+		return nil, fmt.Errorf("%w: %w", kms.ErrHSMInvalidCredentials, err)
+	case errors.Is(err, hsm.ErrPINLocked):
+		return nil, fmt.Errorf("%w: %w", kms.ErrHSMUserLockedOut, err)
+	case errors.Is(err, hsm.ErrTokenNotFound), errors.Is(err, hsm.ErrModule):
+		return nil, fmt.Errorf("%w: %w", kms.ErrHSMClusterNotFound, err)
+	case errors.Is(err, hsm.ErrConfig):
+		// A PIN the token cannot take (length, NUL) is a wrong password.
+		return nil, fmt.Errorf("%w: %w", kms.ErrHSMInvalidCredentials, err)
+	}
+	return nil, err
+}
+
+// hsmToken adapts an hsm.Token to kms.HSMToken, naming keys by CKA_ID.
+type hsmToken struct {
+	t    *hsm.Token
+	keys sync.Map // string(CKA_ID) -> hsm.Key
+}
+
+func (h *hsmToken) key(ctx context.Context, id []byte) (hsm.Key, error) {
+	if k, ok := h.keys.Load(string(id)); ok {
+		return k.(hsm.Key), nil
+	}
+	k, err := h.t.FindKeyByID(ctx, id)
+	if err != nil {
+		return hsm.Key{}, err
+	}
+	h.keys.Store(string(id), k)
+	return k, nil
+}
+
+func (h *hsmToken) GenerateKey(ctx context.Context, label string) ([]byte, error) {
+	k, err := h.t.GenerateAESKey(ctx, label)
+	if err != nil {
+		return nil, err
+	}
+	h.keys.Store(string(k.ID()), k)
+	return k.ID(), nil
+}
+
+func (h *hsmToken) EncryptGCM(ctx context.Context, id, plaintext, aad []byte) ([]byte, error) {
+	k, err := h.key(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return h.t.EncryptGCM(ctx, k, plaintext, aad)
+}
+
+func (h *hsmToken) DecryptGCM(ctx context.Context, id, sealed, aad []byte) ([]byte, error) {
+	k, err := h.key(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := h.t.DecryptGCM(ctx, k, sealed, aad)
+	if errors.Is(err, hsm.ErrDecrypt) {
+		return nil, kms.ErrHSMDecrypt
+	}
+	return pt, err
+}
+
+func (h *hsmToken) DestroyKey(ctx context.Context, id []byte) error {
+	k, err := h.key(ctx, id)
+	if err != nil {
+		return err
+	}
+	h.keys.Delete(string(id))
+	return h.t.DestroyKey(ctx, k)
+}
+
+func (h *hsmToken) Random(ctx context.Context, n int) ([]byte, error) { return h.t.Random(ctx, n) }
+
+func (h *hsmToken) Close() error { return h.t.Close() }
