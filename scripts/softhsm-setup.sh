@@ -20,7 +20,8 @@
 #   OPENKMS_SOFTHSM_DIR     configuration and token directory (/tmp/openkms-softhsm)
 #   OPENKMS_HSM_TOKEN       token label (openkms-test)
 #   OPENKMS_HSM_SO_PIN      security officer PIN (1234)
-#   OPENKMS_HSM_PIN         user PIN, the one OpenKMS logs in with (5678)
+#   OPENKMS_HSM_PIN         user PIN, the one OpenKMS logs in with (openkms-pin: at least
+#                           7 characters, as AWS requires of KeyStorePassword)
 #
 # These PINs are for a throwaway test token: they appear on the
 # softhsm2-util command line and in the printed exports. Never use them for
@@ -30,7 +31,7 @@ set -euo pipefail
 DIR=${OPENKMS_SOFTHSM_DIR:-/tmp/openkms-softhsm}
 TOKEN=${OPENKMS_HSM_TOKEN:-openkms-test}
 SO_PIN=${OPENKMS_HSM_SO_PIN:-1234}
-PIN=${OPENKMS_HSM_PIN:-5678}
+PIN=${OPENKMS_HSM_PIN:-openkms-pin}
 CONF=$DIR/softhsm2.conf
 TOKENDIR=$DIR/tokens
 

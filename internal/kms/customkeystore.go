@@ -143,10 +143,14 @@ func scanCKS(r storage.Reader, region, account, after string, fn func(*customKey
 	})
 }
 
-// checkPassword checks a KeyStorePassword. AWS asks 7 to 32 characters of a
-// CloudHSM crypto-user password; here it is a PKCS#11 user PIN, which is
-// often shorter (4-digit PINs are common), so only the maximum applies.
+// checkPassword checks a KeyStorePassword: 7 to 32 characters, as AWS
+// asks of a CloudHSM crypto-user password (the AWS CLI and SDKs refuse
+// shorter ones before sending). Here it is the token's PKCS#11 user PIN,
+// so tokens used as custom key stores need PINs of at least 7 characters.
 func checkPassword(p string) error {
+	if len(p) < 7 {
+		return kmserr.New(kmserr.Validation, "1 validation error detected: Value at 'keyStorePassword' failed to satisfy constraint: Member must have length greater than or equal to 7")
+	}
 	if len(p) > 32 || strings.ContainsRune(p, 0) {
 		// Never echo the password in the message.
 		return kmserr.New(kmserr.Validation, "1 validation error detected: Value at 'keyStorePassword' failed to satisfy constraint: Member must have length less than or equal to 32")
