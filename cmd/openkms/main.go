@@ -111,6 +111,7 @@ func serverConfig(args []string, stdout, stderr io.Writer) (config.Server, error
 		"audit-durability":            "audit_durability",
 		"audit-failure":               "audit_failure",
 		"metrics":                     "metrics",
+		"quotas":                      "quotas",
 		"log-level":                   "log_level",
 		"log-format":                  "log_format",
 		"scheduler-interval":          "scheduler_interval",

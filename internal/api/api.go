@@ -26,6 +26,7 @@ import (
 	"github.com/openkms/openkms/internal/kms"
 	"github.com/openkms/openkms/internal/kmserr"
 	"github.com/openkms/openkms/internal/metrics"
+	"github.com/openkms/openkms/internal/quota"
 	"github.com/openkms/openkms/internal/usage"
 )
 
@@ -61,6 +62,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Networks       []Network
 	ViaServices    map[string]string
+	// Quota limits requests per account and category
+	// (ThrottlingException); nil means no limits.
+	Quota *quota.Limiter
 }
 
 // Handler serves the KMS API. It is safe for concurrent use.
@@ -74,6 +78,7 @@ type Handler struct {
 	trustedProxies []netip.Prefix
 	networks       []Network
 	viaServices    map[string]string
+	quota          *quota.Limiter
 	usage          *usage.Tracker
 	now            func() time.Time
 	log            *slog.Logger
@@ -93,7 +98,7 @@ func New(cfg Config) *Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.trustedProxies, h.networks, h.viaServices = cfg.TrustedProxies, cfg.Networks, cfg.ViaServices
+	h.trustedProxies, h.networks, h.viaServices, h.quota = cfg.TrustedProxies, cfg.Networks, cfg.ViaServices, cfg.Quota
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -212,6 +217,10 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		x.err = kmserr.New(kmserr.UnrecognizedClient, "The region %s is not served by this endpoint.", truncate(auth.Region, 64))
 		return x
 	}
+	if !h.allow(auth.Principal.Account, name, keyAlgorithm(name, body)) {
+		x.err = kmserr.New(kmserr.Throttling, "Rate exceeded")
+		return x
+	}
 	caller, err := h.caller(ctx, r, auth)
 	if err != nil {
 		x.err = err
@@ -303,4 +312,43 @@ func (h *Handler) observe(x exchange, d time.Duration) {
 		code, server = string(e.Code), e.Server
 	}
 	h.metrics.ObserveRequest(op, code, server, d)
+}
+
+// allow applies the request quotas of the caller's account.
+func (h *Handler) allow(account, op, spec string) bool {
+	if h.quota == nil {
+		return true
+	}
+	return h.quota.Allow(account, quota.CategoryFor(op, spec))
+}
+
+// keyAlgorithm finds, for the operations whose quota depends on the key
+// type (RSA, ECC, ML-DSA or symmetric), the algorithm or key pair spec the
+// request names, without decoding the whole body. The service rejects an
+// algorithm that does not fit the key before doing any work, so naming a
+// cheaper algorithm cannot dodge the quota.
+func keyAlgorithm(op string, body []byte) string {
+	if !quota.KeyDependent(op) {
+		return ""
+	}
+	for _, field := range [...]string{`"SigningAlgorithm"`, `"EncryptionAlgorithm"`, `"SourceEncryptionAlgorithm"`, `"DestinationEncryptionAlgorithm"`, `"KeyPairSpec"`} {
+		i := bytes.Index(body, []byte(field))
+		if i < 0 {
+			continue
+		}
+		rest := body[i+len(field):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 || j > 8 {
+			continue
+		}
+		rest = rest[j+1:]
+		k := bytes.IndexByte(rest, '"')
+		if k <= 0 || k > 64 {
+			continue
+		}
+		if v := string(rest[:k]); v != "SYMMETRIC_DEFAULT" {
+			return v
+		}
+	}
+	return ""
 }

@@ -50,8 +50,8 @@ var allowed = map[string][]string{
 	"internal/keywrap":                 {},
 	"internal/iamapi":                  {"internal/arn", "internal/auth/sigv4", "internal/identity", "internal/kmserr", "internal/policy", "internal/principal"},
 	"internal/kms":                     {"internal/arn", "internal/usage", "internal/ciphertext", "internal/keymaterial", "internal/keywrap", "internal/kmserr", "internal/policy", "internal/principal", "internal/rootkey", "internal/storage"},
-	"internal/api":                     {"internal/audit", "internal/metrics", "internal/usage", "internal/auth/sigv4", "internal/kms", "internal/kmserr"},
-	"internal/server":                  {"internal/api", "internal/audit", "internal/metrics", "internal/usage", "internal/kmserr", "internal/backup", "internal/principal", "internal/iamapi", "internal/auth/sigv4", "internal/config", "internal/hsm", "internal/rootkey/pkcs11root", "internal/identity", "internal/kms", "internal/rootkey", "internal/rootkey/fileroot", "internal/storage", "internal/storage/boltstore", "internal/storage/pgstore"},
+	"internal/api":                     {"internal/audit", "internal/quota", "internal/metrics", "internal/usage", "internal/auth/sigv4", "internal/kms", "internal/kmserr"},
+	"internal/server":                  {"internal/api", "internal/audit", "internal/quota", "internal/metrics", "internal/usage", "internal/kmserr", "internal/backup", "internal/principal", "internal/iamapi", "internal/auth/sigv4", "internal/config", "internal/hsm", "internal/rootkey/pkcs11root", "internal/identity", "internal/kms", "internal/rootkey", "internal/rootkey/fileroot", "internal/storage", "internal/storage/boltstore", "internal/storage/pgstore"},
 	"internal/server/servertest":       {"internal/config", "internal/identity", "internal/server"},
 	"cmd/openkms":                      {"internal/audit", "internal/loadgen", "internal/kms", "internal/backup", "internal/config", "internal/iamapi", "internal/rootkey/pkcs11root", "internal/hsm", "internal/rootkey", "internal/server"},
 }

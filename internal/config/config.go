@@ -85,6 +85,10 @@ type Server struct {
 	// IntegratedServices are the identities allowed to call on behalf of
 	// a user (kms:ViaService); see docs/VIA-SERVICE.md.
 	IntegratedServices []IntegratedService `json:"integrated_services"`
+	// Quotas are per-account request quotas like AWS KMS's: "off" (the
+	// default), "on" (AWS's default rates), or per-category rates such as
+	// "symmetric=10000,rsa=500,CreateKey=10" (see package quota).
+	Quotas string `json:"quotas"`
 	// Metrics is "on" (the default: GET /metrics, unauthenticated, on the
 	// API listener; restrict it to scrapers) or "off".
 	Metrics string `json:"metrics"`
@@ -212,6 +216,7 @@ var EnvVars = []struct {
 	{"OPENKMS_AUDIT_DIR", "audit_dir", "audit directory (default DATA_DIR/audit)"},
 	{"OPENKMS_AUDIT_DURABILITY", "audit_durability", "async (default: written before the response, fsynced each second) or sync (fsynced before the response)"},
 	{"OPENKMS_AUDIT_FAILURE", "audit_failure", "fail-closed (default) or fail-open"},
+	{"OPENKMS_QUOTAS", "quotas", "off (default), on (AWS's default rates), or rates such as symmetric=10000,rsa=500"},
 	{"OPENKMS_METRICS", "metrics", "on (default): serve GET /metrics, unauthenticated; or off"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
 	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},
@@ -286,6 +291,8 @@ func (c *Server) Set(field, val string) error {
 		c.AuditFailure = val
 	case "metrics":
 		c.Metrics = val
+	case "quotas":
+		c.Quotas = val
 	case "log_level":
 		c.LogLevel = val
 	case "log_format":

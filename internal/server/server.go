@@ -31,6 +31,7 @@ import (
 	"github.com/openkms/openkms/internal/kms"
 	"github.com/openkms/openkms/internal/metrics"
 	"github.com/openkms/openkms/internal/principal"
+	"github.com/openkms/openkms/internal/quota"
 	"github.com/openkms/openkms/internal/rootkey"
 	"github.com/openkms/openkms/internal/rootkey/fileroot"
 	"github.com/openkms/openkms/internal/rootkey/pkcs11root"
@@ -140,9 +141,19 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if err != nil {
 		return err
 	}
+	var limiter *quota.Limiter
+	if cfg.Quotas != "" && cfg.Quotas != "off" {
+		qcfg, err := quota.Parse(cfg.Quotas)
+		if err != nil {
+			return fmt.Errorf("quotas: %w", err)
+		}
+		if limiter, err = quota.New(qcfg); err != nil {
+			return fmt.Errorf("quotas: %w", err)
+		}
+	}
 	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Audit: auditLog, Logger: log,
 		Metrics: reg, Usage: tracker, Now: opts.Now,
-		TrustedProxies: netCfg.proxies, Networks: netCfg.networks, ViaServices: netCfg.via})
+		TrustedProxies: netCfg.proxies, Networks: netCfg.networks, ViaServices: netCfg.via, Quota: limiter})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
