@@ -44,6 +44,7 @@ func adminCommands() []adminCommand {
 		{"account", "create an account on a running server (account create)", runAccount},
 		{"audit", "verify, query or print the key of the audit log (offline)", runAudit},
 		{"policy", "explain an authorization decision (policy explain)", runPolicy},
+		{"root-key", "move the root key from its file into an HSM (root-key adopt-hsm, offline)", runRootKey},
 	}
 }
 

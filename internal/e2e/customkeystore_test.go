@@ -25,7 +25,7 @@ const testClusterID = "cluster-1234567890a"
 // cksToken returns the SoftHSM token that scripts/softhsm-setup.sh prepares
 // as an hsm.Config, skipping (or, with OPENKMS_REQUIRE_ALL=1, failing) the
 // test when there is none.
-func cksToken(t *testing.T) hsm.Config {
+func cksToken(t testing.TB) hsm.Config {
 	t.Helper()
 	module, token, pin := os.Getenv("OPENKMS_TEST_PKCS11_MODULE"), os.Getenv("OPENKMS_TEST_PKCS11_TOKEN"), os.Getenv("OPENKMS_TEST_PKCS11_PIN")
 	if module == "" || token == "" || pin == "" {
@@ -284,4 +284,43 @@ func TestCustomKeyStoreCLI(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "cks-e2e: ok") {
 		t.Fatalf("cks-e2e.sh: %v\n%s", err, out)
 	}
+}
+
+// BenchmarkEncryptHSMKey compares Encrypt with a key in a custom key store
+// (AES-GCM inside the PKCS#11 token) against a software key.
+func BenchmarkEncryptHSMKey(b *testing.B) {
+	tok := cksToken(b)
+	s := servertest.Start(b, cksConfig(tok, nil))
+	c := s.Client(servertest.Region)
+	store, err := c.CreateCustomKeyStore(ctx, &kms.CreateCustomKeyStoreInput{CustomKeyStoreName: aws.String("bench"),
+		CloudHsmClusterId: aws.String(testClusterID), TrustAnchorCertificate: aws.String("-----BEGIN CERTIFICATE-----x-----END CERTIFICATE-----"),
+		KeyStorePassword: aws.String(tok.PIN)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.ConnectCustomKeyStore(ctx, &kms.ConnectCustomKeyStoreInput{CustomKeyStoreId: store.CustomKeyStoreId}); err != nil {
+		b.Fatal(err)
+	}
+	hsmKey, err := c.CreateKey(ctx, &kms.CreateKeyInput{CustomKeyStoreId: store.CustomKeyStoreId, Origin: types.OriginTypeAwsCloudhsm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	swKey, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pt := bytes.Repeat([]byte{0x5a}, 256)
+	for _, k := range []struct {
+		name string
+		id   *string
+	}{{"hsm", hsmKey.KeyMetadata.KeyId}, {"software", swKey.KeyMetadata.KeyId}} {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: k.id, Plaintext: pt}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	c.DisconnectCustomKeyStore(ctx, &kms.DisconnectCustomKeyStoreInput{CustomKeyStoreId: store.CustomKeyStoreId})
 }

@@ -51,3 +51,31 @@ func TestHSMRootKeyAcrossRestart(t *testing.T) {
 		t.Fatalf("Decrypt after restart with the HSM root key: %v", err)
 	}
 }
+
+// TestAdoptFileRootKeyIntoHSM moves a data directory from the file root key
+// to the HSM with `openkms admin root-key adopt-hsm` and decrypts what was
+// made before.
+func TestAdoptFileRootKeyIntoHSM(t *testing.T) {
+	hsmCfg := hsmConfig(t)
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client(servertest.Region)
+	md := createKey(t, c)
+	enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: []byte("made under the file root key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop(t)
+	var probe config.Server
+	hsmCfg(&probe)
+	env := []string{"OPENKMS_PKCS11_PIN=" + probe.PKCS11PIN}
+	mustRun(t, env, "admin", "root-key", "adopt-hsm", "--data-dir", s.DataDir, "--pkcs11-module", probe.PKCS11Module,
+		"--pkcs11-token", probe.PKCS11Token, "--pkcs11-key-label", probe.PKCS11KeyLabel)
+	if err := os.Remove(filepath.Join(s.DataDir, "root.key")); err != nil {
+		t.Fatal(err)
+	}
+	s2 := servertest.Start(t, servertest.Options{DataDir: s.DataDir, Config: hsmCfg})
+	dec, err := s2.Client(servertest.Region).Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	if err != nil || string(dec.Plaintext) != "made under the file root key" {
+		t.Fatalf("Decrypt after adopting the root key into the HSM: %v", err)
+	}
+}
