@@ -112,6 +112,7 @@ func serverConfig(args []string, stdout, stderr io.Writer) (config.Server, error
 		"audit-failure":               "audit_failure",
 		"metrics":                     "metrics",
 		"quotas":                      "quotas",
+		"max-in-flight":               "max_in_flight",
 		"log-level":                   "log_level",
 		"log-format":                  "log_format",
 		"scheduler-interval":          "scheduler_interval",

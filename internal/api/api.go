@@ -65,7 +65,15 @@ type Config struct {
 	// Quota limits requests per account and category
 	// (ThrottlingException); nil means no limits.
 	Quota *quota.Limiter
+	// MaxInFlight bounds the requests being served at once; a request
+	// beyond it is answered at once with ThrottlingException instead of
+	// queueing, so overload never builds unbounded latency or memory.
+	// 0 means DefaultMaxInFlight.
+	MaxInFlight int
 }
+
+// DefaultMaxInFlight is the default bound on concurrent requests.
+const DefaultMaxInFlight = 1024
 
 // Handler serves the KMS API. It is safe for concurrent use.
 type Handler struct {
@@ -79,6 +87,7 @@ type Handler struct {
 	networks       []Network
 	viaServices    map[string]string
 	quota          *quota.Limiter
+	inFlight       chan struct{}
 	usage          *usage.Tracker
 	now            func() time.Time
 	log            *slog.Logger
@@ -99,6 +108,10 @@ func New(cfg Config) *Handler {
 		h.now = time.Now
 	}
 	h.trustedProxies, h.networks, h.viaServices, h.quota = cfg.TrustedProxies, cfg.Networks, cfg.ViaServices, cfg.Quota
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	h.inFlight = make(chan struct{}, cfg.MaxInFlight)
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -130,7 +143,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	ctx, trace := kms.WithTrace(r.Context())
-	x := h.serve(ctx, w, r)
+	var x exchange
+	select {
+	case h.inFlight <- struct{}{}:
+		x = h.serve(ctx, w, r)
+		<-h.inFlight
+	default:
+		x = exchange{op: "unknown", err: kmserr.New(kmserr.Throttling, "Rate exceeded")}
+		if name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix); ok {
+			if _, known := h.routes[name]; known {
+				x.op = name
+			}
+		}
+	}
 	eventID := newRequestID() // the CloudTrail eventID, shared with the usage record
 	if h.audit != nil {
 		ev := h.auditEvent(r, reqID, x, trace)

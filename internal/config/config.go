@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -89,6 +90,9 @@ type Server struct {
 	// default), "on" (AWS's default rates), or per-category rates such as
 	// "symmetric=10000,rsa=500,CreateKey=10" (see package quota).
 	Quotas string `json:"quotas"`
+	// MaxInFlight bounds the requests served at once (default 1024);
+	// beyond it requests get ThrottlingException at once.
+	MaxInFlight int `json:"max_in_flight"`
 	// Metrics is "on" (the default: GET /metrics, unauthenticated, on the
 	// API listener; restrict it to scrapers) or "off".
 	Metrics string `json:"metrics"`
@@ -217,6 +221,7 @@ var EnvVars = []struct {
 	{"OPENKMS_AUDIT_DURABILITY", "audit_durability", "async (default: written before the response, fsynced each second) or sync (fsynced before the response)"},
 	{"OPENKMS_AUDIT_FAILURE", "audit_failure", "fail-closed (default) or fail-open"},
 	{"OPENKMS_QUOTAS", "quotas", "off (default), on (AWS's default rates), or rates such as symmetric=10000,rsa=500"},
+	{"OPENKMS_MAX_IN_FLIGHT", "max_in_flight", "requests served at once before ThrottlingException (default 1024)"},
 	{"OPENKMS_METRICS", "metrics", "on (default): serve GET /metrics, unauthenticated; or off"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
 	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},
@@ -293,6 +298,12 @@ func (c *Server) Set(field, val string) error {
 		c.Metrics = val
 	case "quotas":
 		c.Quotas = val
+	case "max_in_flight":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return fmt.Errorf("must be a non-negative integer")
+		}
+		c.MaxInFlight = n
 	case "log_level":
 		c.LogLevel = val
 	case "log_format":

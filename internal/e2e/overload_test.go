@@ -69,3 +69,43 @@ func TestQuotasThrottle(t *testing.T) {
 	}
 	wantAPIError(t, err, "ThrottlingException", "Rate exceeded")
 }
+
+// TestMaxInFlight: with a bound of two requests at once, a burst of slow
+// requests (RSA-4096 signing) gets ThrottlingException for the excess at
+// once instead of queueing, and the server stays responsive.
+func TestMaxInFlight(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Config: func(c *config.Server) { c.MaxInFlight = 2 }})
+	c := s.Client(servertest.Region)
+	out, err := c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: "RSA_4096", KeyUsage: "SIGN_VERIFY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Go(func() {
+			for j := 0; j < 4; j++ {
+				_, err := c.Sign(ctx, &kms.SignInput{KeyId: out.KeyMetadata.KeyId, Message: []byte("m"), SigningAlgorithm: "RSASSA_PSS_SHA_256"})
+				code := "ok"
+				var apiErr smithy.APIError
+				if errors.As(err, &apiErr) {
+					code = apiErr.ErrorCode()
+				} else if err != nil {
+					code = err.Error()
+				}
+				mu.Lock()
+				counts[code]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("outcomes: %v", counts)
+	if counts["ThrottlingException"] == 0 || counts["ok"] == 0 || len(counts) != 2 {
+		t.Fatalf("got %v, want successes and ThrottlingException only", counts)
+	}
+	if _, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: out.KeyMetadata.KeyId}); err != nil {
+		t.Errorf("DescribeKey after the burst: %v", err)
+	}
+}

@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	}
 	handler := api.New(api.Config{Service: svc, Verifier: verifier, Regions: cfg.Regions, Audit: auditLog, Logger: log,
 		Metrics: reg, Usage: tracker, Now: opts.Now,
-		TrustedProxies: netCfg.proxies, Networks: netCfg.networks, ViaServices: netCfg.via, Quota: limiter})
+		TrustedProxies: netCfg.proxies, Networks: netCfg.networks, ViaServices: netCfg.via, Quota: limiter, MaxInFlight: cfg.MaxInFlight})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
