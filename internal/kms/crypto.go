@@ -329,7 +329,7 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 	var k *keyRecord
 	err = s.view(ctx, func(r storage.Reader) error {
 		var err error
-		k, err = resolveKey(r, c, "keyId", keyARNInAccount(c.Region, h.Account, h.KeyID), keyOnly)
+		k, err = resolveKey(r, c, "keyId", keyARNInAccount(c.Region, h.Account, h.KeyID), keyOnly, &s.records)
 		if kmserr.Is(err, kmserr.NotFound) || kmserr.Is(err, kmserr.AccessDenied) {
 			return kmserr.New(kmserr.AccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
@@ -339,7 +339,7 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 		return nil, nil, 0, "", err
 	}
 	noteKey(ctx, k.arn())
-	s.annotate(ctx, k)
+	k = s.annotate(ctx, k)
 	if named != nil && (named.KeyID != k.KeyID || named.Account != k.Account) {
 		return nil, nil, 0, "", kmserr.New(kmserr.IncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
 	}

@@ -625,12 +625,20 @@ func (s *Service) newHSMKey(ctx context.Context, c Caller, k *keyRecord, storeID
 	return nil
 }
 
-// annotate fills the in-memory fields of a custom-store key: its cluster,
-// and whether its store is connected (connecting lazily after a restart).
-func (s *Service) annotate(ctx context.Context, k *keyRecord) {
+// annotate returns a custom-store key with its in-memory fields filled:
+// its cluster, and whether its store is connected (connecting lazily after
+// a restart). It fills a copy, since k may be shared by the record cache;
+// other keys are returned as they are.
+func (s *Service) annotate(ctx context.Context, k *keyRecord) *keyRecord {
 	if k.CustomKeyStoreID == "" {
-		return
+		return k
 	}
+	cp := *k
+	s.fillStoreState(ctx, &cp)
+	return &cp
+}
+
+func (s *Service) fillStoreState(ctx context.Context, k *keyRecord) {
 	rec, err := s.loadCKS(ctx, k.Region, k.Account, k.CustomKeyStoreID)
 	if err != nil {
 		k.storeDown = true

@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openkms/openkms/internal/arn"
@@ -311,7 +313,10 @@ const (
 // resolveKey finds the key that a KeyId parameter names, as AWS resolves
 // it: a key id or alias name in the caller's account and region, or a key or
 // alias ARN.
-func resolveKey(r storage.Reader, c Caller, field, id string, ref keyRef) (*keyRecord, error) {
+//
+// With a non-nil cache the record returned is shared and must not be
+// modified (the read-only paths: loadKey and Decrypt).
+func resolveKey(r storage.Reader, c Caller, field, id string, ref keyRef, cache ...*recordCache) (*keyRecord, error) {
 	if id == "" {
 		return nil, required(field)
 	}
@@ -347,11 +352,58 @@ func resolveKey(r storage.Reader, c Caller, field, id string, ref keyRef) (*keyR
 	} else if !isKeyID(name) {
 		return nil, invalidKeyID(id, ref)
 	}
-	k, err := getKeyRecord(r, region, account, name)
+	var k *keyRecord
+	var err error
+	if len(cache) > 0 && cache[0] != nil {
+		k, err = cache[0].get(r, region, account, name)
+	} else {
+		k, err = getKeyRecord(r, region, account, name)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, notFoundKey(arn.Key(region, account, name))
 	}
 	return k, err
+}
+
+// recordCache keeps decoded key records for the read-only request paths.
+// Every request still reads the record's current bytes from storage (so a
+// change made by any node is seen at once); only the JSON decoding, the
+// largest per-request cost, is skipped when the bytes are unchanged.
+type recordCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedRecord
+}
+
+type cachedRecord struct {
+	raw []byte
+	rec *keyRecord
+}
+
+const maxCachedRecords = 16384
+
+func (rc *recordCache) get(r storage.Reader, region, account, keyID string) (*keyRecord, error) {
+	key := keyStorageKey(region, account, keyID)
+	raw, err := r.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	rc.mu.RLock()
+	c, ok := rc.m[key]
+	rc.mu.RUnlock()
+	if ok && bytes.Equal(c.raw, raw) {
+		return c.rec, nil
+	}
+	var k keyRecord
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return nil, fmt.Errorf("kms: decoding key record %s: %w", keyID, err)
+	}
+	rc.mu.Lock()
+	if rc.m == nil || len(rc.m) >= maxCachedRecords {
+		rc.m = make(map[string]cachedRecord)
+	}
+	rc.m[key] = cachedRecord{raw: raw, rec: &k}
+	rc.mu.Unlock()
+	return &k, nil
 }
 
 // need names the permission an operation needs on its key: the action
@@ -371,7 +423,7 @@ func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref k
 	resolve := func() error {
 		return s.view(ctx, func(r storage.Reader) error {
 			var err error
-			k, err = resolveKey(r, c, field, id, ref)
+			k, err = resolveKey(r, c, field, id, ref, &s.records)
 			return err
 		})
 	}
@@ -390,7 +442,7 @@ func (s *Service) loadKey(ctx context.Context, c Caller, field, id string, ref k
 		return nil, err
 	}
 	noteKey(ctx, k.arn())
-	s.annotate(ctx, k)
+	k = s.annotate(ctx, k)
 	r := newAuthz(c, n.action, k)
 	if alias := requestAlias(id); alias != "" {
 		r.ctx.Set("kms:RequestAlias", alias)

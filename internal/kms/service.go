@@ -70,13 +70,14 @@ type Config struct {
 
 // Service implements the KMS operations. It is safe for concurrent use.
 type Service struct {
-	store  storage.Store
-	sealer rootkey.Sealer
-	now    func() time.Time
-	rand   io.Reader
-	log    *slog.Logger
-	aeads  aeadCache
-	keys   keyCache
+	store   storage.Store
+	sealer  rootkey.Sealer
+	now     func() time.Time
+	rand    io.Reader
+	log     *slog.Logger
+	aeads   aeadCache
+	keys    keyCache
+	records recordCache
 
 	policies    PolicySource
 	policyCache policyCache
