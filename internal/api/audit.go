@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -16,7 +15,7 @@ import (
 func (h *Handler) auditEvent(r *http.Request, reqID string, x exchange, trace *kms.Trace) audit.Event {
 	ev := audit.Event{
 		EventName:       x.op,
-		SourceIPAddress: sourceIP(r),
+		SourceIPAddress: h.clientIP(r).String(),
 		UserAgent:       truncate(r.UserAgent(), 1024),
 		RequestID:       reqID,
 		TLSDetails:      audit.TLSDetailsFrom(r.TLS, r.Host),
@@ -25,7 +24,6 @@ func (h *Handler) auditEvent(r *http.Request, reqID string, x exchange, trace *k
 	case x.caller != nil:
 		ev.AWSRegion = x.caller.Region
 		ev.UserIdentity = audit.IdentityFromPrincipal(x.caller.Principal)
-		ev.SourceIPAddress = x.caller.SourceIP
 		if x.caller.CalledVia != "" {
 			ev.SourceIPAddress = x.caller.CalledVia // as CloudTrail records calls made by a service
 		}
@@ -49,16 +47,6 @@ func (h *Handler) auditEvent(r *http.Request, reqID string, x exchange, trace *k
 		ev.ResponseElements = audit.SanitizeResponse(x.op, x.result)
 	}
 	return ev
-}
-
-// sourceIP is the connection's remote address. (X-Forwarded-For is trusted
-// only from configured proxies, which come with the access-control work.)
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // claimedAccessKeyID is the access key id a request claims in its

@@ -219,3 +219,24 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// awsCLIEnv is the environment for running the AWS CLI in a test: the
+// caller's own AWS settings (profiles, config and credentials files) are
+// dropped, and only the default test identity is set.
+func awsCLIEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env,
+		"AWS_ACCESS_KEY_ID="+servertest.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+servertest.Secret,
+		"AWS_DEFAULT_REGION="+servertest.Region,
+		"AWS_PAGER=",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
+}

@@ -273,13 +273,7 @@ func TestCustomKeyStoreCLI(t *testing.T) {
 	tok := cksToken(t)
 	s := servertest.Start(t, cksConfig(tok, nil))
 	cmd := exec.Command("bash", filepath.Join("..", "..", "scripts", "cks-e2e.sh"), s.Endpoint, testClusterID, tok.PIN)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID="+servertest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+servertest.Secret,
-		"AWS_DEFAULT_REGION="+servertest.Region, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
+	cmd.Env = awsCLIEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "cks-e2e: ok") {
 		t.Fatalf("cks-e2e.sh: %v\n%s", err, out)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -657,20 +656,7 @@ func TestIAMCLIScript(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, "bash", script, s.Endpoint)
 	cmd.Dir = t.TempDir()
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env,
-		"AWS_ACCESS_KEY_ID="+servertest.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY="+servertest.Secret,
-		"AWS_DEFAULT_REGION="+servertest.Region,
-		"AWS_PAGER=",
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	cmd.Env = awsCLIEnv()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("iam-e2e.sh: got %v, want success; output:\n%s", err, out)

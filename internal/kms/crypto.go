@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"slices"
 	"sync"
 
+	"github.com/openkms/openkms/internal/arn"
 	"github.com/openkms/openkms/internal/ciphertext"
 	"github.com/openkms/openkms/internal/kmserr"
 	"github.com/openkms/openkms/internal/storage"
@@ -329,7 +331,7 @@ func (s *Service) open(ctx context.Context, c Caller, op string, blob []byte, en
 	var k *keyRecord
 	err = s.view(ctx, func(r storage.Reader) error {
 		var err error
-		k, err = resolveKey(r, c, "keyId", keyARNInAccount(c.Region, h.Account, h.KeyID), keyOnly, &s.records)
+		k, err = resolveKey(r, c, "keyId", arn.Key(c.Region, h.Account, h.KeyID), keyOnly, &s.records)
 		if kmserr.Is(err, kmserr.NotFound) || kmserr.Is(err, kmserr.AccessDenied) {
 			return kmserr.New(kmserr.AccessDenied, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.")
 		}
@@ -455,7 +457,7 @@ func usableForSymmetricEncryption(k *keyRecord, algorithm, op string) error {
 		return kmserr.New(kmserr.InvalidKeyUsage, "%s key spec is %s which is not valid for %s.", k.arn(), k.KeySpec, op)
 	}
 	if algorithm != "" && algorithm != EncryptionAlgorithmSymmetricDefault {
-		if !contains(awsEncryptionAlgorithms, algorithm) {
+		if !slices.Contains(awsEncryptionAlgorithms, algorithm) {
 			return validation("encryptionAlgorithm", algorithm, "Member must satisfy enum value set: [SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE]")
 		}
 		return kmserr.New(kmserr.InvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", algorithm, k.KeySpec)
@@ -503,8 +505,4 @@ func invalidCiphertext() error {
 
 func dryRun() error {
 	return &kmserr.Error{Code: kmserr.DryRunOperation, Message: "The request would have succeeded, but the DryRun option is set.", Status: 412}
-}
-
-func keyARNInAccount(region, account, keyID string) string {
-	return (&keyRecord{Region: region, Account: account, KeyID: keyID}).arn()
 }

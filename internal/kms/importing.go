@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"time"
 
 	"github.com/openkms/openkms/internal/keymaterial"
@@ -79,7 +80,7 @@ func (s *Service) GetParametersForImport(ctx context.Context, c Caller, keyID, a
 	if algorithm == "" {
 		return ImportParameters{}, required("wrappingAlgorithm")
 	}
-	if !contains(wrappingAlgorithms, algorithm) {
+	if !slices.Contains(wrappingAlgorithms, algorithm) {
 		return ImportParameters{}, validation("wrappingAlgorithm", algorithm, "Member must satisfy enum value set: [RSAES_PKCS1_V1_5, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, RSA_AES_KEY_WRAP_SHA_1, RSA_AES_KEY_WRAP_SHA_256, SM2PKE]")
 	}
 	if wrappingKeySpec == "" {

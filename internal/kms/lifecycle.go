@@ -3,10 +3,12 @@ package kms
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/openkms/openkms/internal/arn"
 	"github.com/openkms/openkms/internal/keymaterial"
 	"github.com/openkms/openkms/internal/kmserr"
 	"github.com/openkms/openkms/internal/storage"
@@ -204,7 +206,7 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, limit int, marker stri
 				page.NextMarker = encodeMarker(page.Items[len(page.Items)-1].KeyID)
 				return false, nil
 			}
-			page.Items = append(page.Items, KeyListEntry{KeyID: id, KeyARN: keyARNFor(c, id)})
+			page.Items = append(page.Items, KeyListEntry{KeyID: id, KeyARN: arn.Key(c.Region, c.Principal.Account, id)})
 			return true, nil
 		})
 	})
@@ -451,10 +453,6 @@ func validatePolicyDocument(p string) error {
 	return nil
 }
 
-func keyARNFor(c Caller, keyID string) string {
-	return (&keyRecord{Region: c.Region, Account: c.Principal.Account, KeyID: keyID}).arn()
-}
-
 // The enum values AWS accepts on the wire, so that a value AWS knows but
 // this server does not support yet gets UnsupportedOperationException
 // rather than a ValidationException.
@@ -466,18 +464,9 @@ var (
 	awsOrigins   = []string{"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"}
 )
 
-func knownAWSKeySpec(s string) bool  { return contains(awsKeySpecs, s) }
-func knownAWSKeyUsage(s string) bool { return contains(awsKeyUsages, s) }
-func knownAWSOrigin(s string) bool   { return contains(awsOrigins, s) }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func knownAWSKeySpec(s string) bool  { return slices.Contains(awsKeySpecs, s) }
+func knownAWSKeyUsage(s string) bool { return slices.Contains(awsKeyUsages, s) }
+func knownAWSOrigin(s string) bool   { return slices.Contains(awsOrigins, s) }
 
 // keySpecAndUsage validates CreateKey's KeySpec and KeyUsage, as AWS does:
 // the spec defaults to SYMMETRIC_DEFAULT, whose usage defaults to
