@@ -48,10 +48,29 @@ func TestGetKeyLastUsage(t *testing.T) {
 		t.Fatalf("after restart: got %+v, %v; want the Decrypt", out, err)
 	}
 	// kms:TrailingDaysWithoutKeyUsage: a key used today has 0 trailing days.
-
 	bob := newUser(t, s2, "bob", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*",
 	  "Condition":{"NumericGreaterThan":{"kms:TrailingDaysWithoutKeyUsage":"30"}}}]}`)
 	_, err = bob.Encrypt(ctx, &kms.EncryptInput{KeyId: md.Arn, Plaintext: []byte("x")})
 	wantAPIError(t, err, "AccessDeniedException", "")
+}
 
+// TestTrailingDaysWithoutKeyUsage: a policy that allows Encrypt only for
+// keys unused for more than 30 days denies a key used today and allows it
+// once 40 days have passed.
+func TestTrailingDaysWithoutKeyUsage(t *testing.T) {
+	clock := servertest.NewClock()
+	s := servertest.Start(t, servertest.Options{Clock: clock})
+	c := s.Client(servertest.Region)
+	md := createKey(t, c)
+	if _, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	bob := newUser(t, s, "bob", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*",
+	  "Condition":{"NumericGreaterThan":{"kms:TrailingDaysWithoutKeyUsage":"30"}}}]}`)
+	_, err := bob.Encrypt(ctx, &kms.EncryptInput{KeyId: md.Arn, Plaintext: []byte("x")})
+	wantAPIError(t, err, "AccessDeniedException", "")
+	clock.Advance(40 * 24 * time.Hour)
+	if _, err := bob.Encrypt(ctx, &kms.EncryptInput{KeyId: md.Arn, Plaintext: []byte("x")}); err != nil {
+		t.Errorf("Encrypt 40 days after the last use: got %v, want success", err)
+	}
 }
