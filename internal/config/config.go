@@ -96,6 +96,11 @@ type Server struct {
 	// Metrics is "on" (the default: GET /metrics, unauthenticated, on the
 	// API listener; restrict it to scrapers) or "off".
 	Metrics string `json:"metrics"`
+	// PprofListen, when set, serves Go's net/http/pprof profiles on this
+	// separate address (e.g. 127.0.0.1:6060), unauthenticated: bind it to
+	// loopback or an operator-only network. Empty (the default) serves
+	// none.
+	PprofListen string `json:"pprof_listen"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
 	// LogFormat is text or json.
@@ -223,6 +228,7 @@ var EnvVars = []struct {
 	{"OPENKMS_QUOTAS", "quotas", "off (default), on (AWS's default rates), or rates such as symmetric=10000,rsa=500"},
 	{"OPENKMS_MAX_IN_FLIGHT", "max_in_flight", "requests served at once before ThrottlingException (default 1024)"},
 	{"OPENKMS_METRICS", "metrics", "on (default): serve GET /metrics, unauthenticated; or off"},
+	{"OPENKMS_PPROF_LISTEN", "pprof_listen", "address for Go's pprof profiles (unauthenticated; loopback only), empty (default) for none"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
 	{"OPENKMS_LOG_FORMAT", "log_format", "text or json"},
 	{"OPENKMS_SCHEDULER_INTERVAL", "scheduler_interval", "how often scheduled deletion, rotation and expiry run"},
@@ -298,6 +304,8 @@ func (c *Server) Set(field, val string) error {
 		c.Metrics = val
 	case "quotas":
 		c.Quotas = val
+	case "pprof_listen":
+		c.PprofListen = val
 	case "max_in_flight":
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 0 {
@@ -410,6 +418,14 @@ func (c *Server) Validate() error {
 	case "", "on", "off":
 	default:
 		return fmt.Errorf("metrics: %q is not one of on, off", c.Metrics)
+	}
+	if c.PprofListen != "" {
+		if _, _, err := net.SplitHostPort(c.PprofListen); err != nil {
+			return fmt.Errorf("pprof_listen: %q is not a host:port address", c.PprofListen)
+		}
+		if c.PprofListen == c.Listen {
+			return errors.New("pprof_listen: must differ from listen")
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

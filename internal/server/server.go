@@ -199,6 +199,15 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		scheme = "https"
 	}
 
+	if cfg.PprofListen != "" {
+		stopPprof, err := startPprof(cfg.PprofListen, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopPprof()
+	}
+
 	jobs, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})
 	go func() {
