@@ -80,21 +80,27 @@ func (k *entityKind) notFound(name string) *Error {
 
 // getEntity reads a user or role; a missing one is NoSuchEntity.
 func getEntity(r storage.Reader, k *entityKind, account, name string) (*entityRecord, error) {
+	e, _, err := getEntityRaw(r, k, account, name)
+	return e, err
+}
+
+// getEntityRaw is getEntity that also returns the record's stored bytes.
+func getEntityRaw(r storage.Reader, k *entityKind, account, name string) (*entityRecord, []byte, error) {
 	if name == "" || len(name) > 128 {
-		return nil, k.notFound(name)
+		return nil, nil, k.notFound(name)
 	}
 	b, err := r.Get(entityKey(k, account, name))
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, k.notFound(name)
+		return nil, nil, k.notFound(name)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var e entityRecord
 	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, fmt.Errorf("identity: decoding %s %s: %w", k.noun, name, err)
+		return nil, nil, fmt.Errorf("identity: decoding %s %s: %w", k.noun, name, err)
 	}
-	return &e, nil
+	return &e, b, nil
 }
 
 func putEntity(w storage.Writer, k *entityKind, e *entityRecord) error {

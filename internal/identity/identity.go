@@ -64,6 +64,7 @@ type Store struct {
 	store  storage.Store
 	sealer rootkey.Sealer
 	now    func() time.Time
+	creds  credentialCache
 }
 
 var _ sigv4.CredentialSource = (*Store)(nil)
@@ -158,13 +159,24 @@ func (k AccessKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 // The principal it returns carries the user's tags, or for a session the
 // role's tags overridden by the session tags.
 func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID string) (sigv4.Credential, error) {
-	var rec accessKeyRecord
-	var tags principal.Tags
+	var (
+		rec      accessKeyRecord
+		tags     principal.Tags
+		keyRaw   []byte
+		owner    string // storage key of the user or role, if any
+		ownerRaw []byte
+		cached   sigv4.Credential
+		hit      bool
+	)
 	err := s.store.View(ctx, func(r storage.Reader) error {
 		b, err := r.Get(prefixAccessKey + accessKeyID)
 		if err != nil {
 			return err
 		}
+		if cached, hit = s.creds.lookup(r, accessKeyID, b, s.now()); hit {
+			return nil
+		}
+		keyRaw = b
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return fmt.Errorf("identity: decoding access key %s: %w", accessKeyID, err)
 		}
@@ -173,20 +185,22 @@ func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID string) (sigv4.
 		}
 		switch rec.Type {
 		case principal.TypeIAMUser.String():
-			u, err := getEntity(r, userKind, rec.Account, rec.UserName)
+			owner = entityKey(userKind, rec.Account, rec.UserName)
+			u, raw, err := getEntityRaw(r, userKind, rec.Account, rec.UserName)
 			if err != nil || u.ID != rec.UserID {
 				return sigv4.ErrUnknownAccessKey
 			}
-			tags = principalTags(u.Tags, nil)
+			ownerRaw, tags = raw, principalTags(u.Tags, nil)
 		case principal.TypeAssumedRole.String():
 			if !s.now().Before(rec.Expires) {
 				return sigv4.ErrUnknownAccessKey
 			}
-			role, err := getEntity(r, roleKind, rec.Account, rec.RoleName)
+			owner = entityKey(roleKind, rec.Account, rec.RoleName)
+			role, raw, err := getEntityRaw(r, roleKind, rec.Account, rec.RoleName)
 			if err != nil || role.ARN != rec.RoleARN || !strings.HasPrefix(rec.UserID, role.ID+":") {
 				return sigv4.ErrUnknownAccessKey
 			}
-			tags = principalTags(role.Tags, rec.SessionTags)
+			ownerRaw, tags = raw, principalTags(role.Tags, rec.SessionTags)
 		}
 		return nil
 	})
@@ -195,6 +209,9 @@ func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID string) (sigv4.
 	}
 	if err != nil {
 		return sigv4.Credential{}, err
+	}
+	if hit {
+		return cached, nil
 	}
 	secret, err := s.sealer.Open(rec.SealedSecret, secretAAD(accessKeyID))
 	if err != nil {
@@ -220,6 +237,7 @@ func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID string) (sigv4.
 			return sigv4.Credential{}, fmt.Errorf("identity: session %s has an empty token", accessKeyID)
 		}
 	}
+	s.creds.store(accessKeyID, cachedCredential{keyRaw: keyRaw, owner: owner, ownerRaw: ownerRaw, expires: rec.Expires, cred: cred})
 	return cred, nil
 }
 

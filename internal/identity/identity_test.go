@@ -531,3 +531,67 @@ func TestManySessionsCleanup(t *testing.T) {
 	}
 	must(t, errOnly(e.ids.LookupAccessKey(ctx, keep.AccessKeyID)))
 }
+
+// TestCredentialCacheFollowsStorage checks that LookupAccessKey, which
+// caches the credentials it builds, sees every change made through another
+// Store on the same storage (another node of a cluster) at the next lookup:
+// tags, deactivation, reactivation, deletion, session expiry and the
+// deletion of a session's role.
+func TestCredentialCacheFollowsStorage(t *testing.T) {
+	e := newEnv(t)
+	other := identity.New(e.st, e.sealer, identity.WithClock(e.clock.Now)) // a second node
+	must(t, errOnly(e.ids.CreateUser(ctx, acct, identity.CreateUserInput{Name: "alice", Tags: []identity.Tag{{Key: "team", Value: "a"}}})))
+	key, err := e.ids.CreateAccessKey(ctx, acct, "alice")
+	must(t, err)
+	team := func() string {
+		t.Helper()
+		cred, err := e.ids.LookupAccessKey(ctx, key.AccessKeyID)
+		must(t, err)
+		if !cred.Secret.Equal(sigv4.NewSecret(key.Secret)) {
+			t.Fatal("cached credential has the wrong secret")
+		}
+		v, _ := cred.Principal.Tags.Get("team")
+		return v
+	}
+	unknown := func(id, when string) {
+		t.Helper()
+		if _, err := e.ids.LookupAccessKey(ctx, id); !errors.Is(err, sigv4.ErrUnknownAccessKey) {
+			t.Fatalf("%s: LookupAccessKey = %v, want ErrUnknownAccessKey", when, err)
+		}
+	}
+	if team() != "a" || team() != "a" {
+		t.Fatal("want tag team=a")
+	}
+	must(t, other.TagUser(ctx, acct, "alice", []identity.Tag{{Key: "team", Value: "b"}}))
+	if got := team(); got != "b" {
+		t.Fatalf("after another node retagged the user: team=%q, want b", got)
+	}
+	must(t, other.UpdateAccessKey(ctx, acct, "alice", key.AccessKeyID, identity.StatusInactive))
+	unknown(key.AccessKeyID, "after another node deactivated the key")
+	must(t, other.UpdateAccessKey(ctx, acct, "alice", key.AccessKeyID, identity.StatusActive))
+	if team() != "b" {
+		t.Fatal("after reactivation: want the key to work again")
+	}
+	must(t, other.DeleteAccessKey(ctx, acct, "alice", key.AccessKeyID))
+	unknown(key.AccessKeyID, "after another node deleted the key")
+
+	role, err := e.ids.CreateRole(ctx, acct, identity.CreateRoleInput{Name: "ops", TrustPolicy: trustAccount(acct), MaxSessionDuration: 3600})
+	must(t, err)
+	session := func() identity.Session {
+		t.Helper()
+		s, err := e.ids.AssumeRole(ctx, identity.AssumeRoleInput{RoleARN: role.ARN, RoleID: role.ID, SessionName: "ops-session", DurationSeconds: 900})
+		must(t, err)
+		for range 2 { // the second lookup is served from the cache
+			if _, err := e.ids.LookupAccessKey(ctx, s.AccessKeyID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	s1 := session()
+	e.clock.Advance(901 * time.Second)
+	unknown(s1.AccessKeyID, "after the session expired")
+	s2 := session()
+	must(t, other.DeleteRole(ctx, acct, "ops"))
+	unknown(s2.AccessKeyID, "after another node deleted the session's role")
+}
