@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"unicode/utf8"
 )
 
 // Parameters is a sanitized JSON object: an event's requestParameters or
@@ -69,43 +70,159 @@ func sanitize(allowed map[string]bool, v any) Parameters {
 	if len(allowed) == 0 || v == nil {
 		return Parameters{}
 	}
-	obj := toObject(v)
-	out := make(map[string]any)
-	for k, val := range obj {
-		name := lowerFirst(k)
-		if allowed[name] && val != nil {
-			out[name] = val
-		}
+	raw := toJSON(v)
+	if raw == nil || !json.Valid(raw) {
+		return Parameters{}
 	}
-	if len(out) == 0 {
+	out := make(map[string]any)
+	var buf [64]byte
+	ok := eachMember(raw, func(key, value []byte) {
+		if len(key) > len(buf) {
+			return // longer than any field name
+		}
+		n := copy(buf[:], key)
+		if c := buf[0]; n > 0 && 'A' <= c && c <= 'Z' {
+			buf[0] = c + 'a' - 'A'
+		}
+		if !allowed[string(buf[:n])] {
+			return // never decoded: Plaintext and the like are only skipped over
+		}
+		name := string(buf[:n])
+		if val := decodeValue(value); val != nil {
+			out[name] = val
+		} else {
+			delete(out, name) // a later null overrides, as encoding/json's last-wins does
+		}
+	})
+	if !ok || len(out) == 0 {
 		return Parameters{}
 	}
 	return Parameters{m: out}
 }
 
-// toObject decodes v into a fresh JSON object (numbers as json.Number), or
-// nil if it is not one.
-func toObject(v any) map[string]any {
-	var raw []byte
+// toJSON returns v as JSON: itself if it is raw JSON, else its encoding.
+func toJSON(v any) []byte {
 	switch v := v.(type) {
 	case []byte:
-		raw = v
+		return v
 	case json.RawMessage:
-		raw = v
+		return v
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil
 		}
-		raw = b
+		return b
+	}
+}
+
+// eachMember calls fn with the decoded name and raw value of each member of
+// the JSON object raw, in order, and reports whether raw is an object. raw
+// must be valid JSON (json.Valid); the scan relies on it and only skips.
+func eachMember(raw []byte, fn func(key, value []byte)) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	for i < len(raw) && raw[i] == '"' {
+		end := skipString(raw, i)
+		key := unquote(raw[i:end])
+		i = skipSpace(raw, end)
+		i = skipSpace(raw, i+1) // the ':'
+		vend := skipValue(raw, i)
+		fn(key, raw[i:vend])
+		i = skipSpace(raw, vend)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string that starts at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index just past the value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default: // number, true, false, null
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
+
+// unquote decodes a JSON string token; plain ASCII without escapes, the
+// usual case, is used as it is.
+func unquote(tok []byte) []byte {
+	inner := tok[1 : len(tok)-1]
+	for _, c := range inner {
+		if c == '\\' || c >= utf8.RuneSelf || c < ' ' {
+			var s string
+			if err := json.Unmarshal(tok, &s); err != nil {
+				return nil
+			}
+			return []byte(s)
+		}
+	}
+	return inner
+}
+
+// decodeValue decodes one member's JSON value (numbers as json.Number); nil
+// for null.
+func decodeValue(raw []byte) any {
+	if raw[0] == '"' {
+		return string(unquote(raw))
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
+	var val any
+	if err := dec.Decode(&val); err != nil {
 		return nil
 	}
-	return obj
+	return val
 }
 
 func lowerFirst(s string) string {

@@ -276,3 +276,68 @@ func TestReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// referenceSanitize is the straightforward filter that sanitize must agree
+// with: decode the whole body into a map, keep the allowed, non-null fields.
+func referenceSanitize(allowed map[string]bool, raw []byte) (map[string]any, bool) {
+	if !json.Valid(raw) {
+		return nil, true // not one JSON value: nothing is kept
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, true
+	}
+	seen := map[string]bool{}
+	out := map[string]any{}
+	for k, v := range obj {
+		name := lowerFirst(k)
+		if seen[name] {
+			return nil, false // "KeyId" and "keyId" both: the reference's pick is random
+		}
+		seen[name] = true
+		if allowed[name] && v != nil {
+			out[name] = v
+		}
+	}
+	return out, true
+}
+
+// FuzzSanitize checks the request filter, which reads attacker-supplied
+// bodies, against referenceSanitize: never a panic, the same fields kept,
+// and nothing outside the allow-list.
+func FuzzSanitize(f *testing.F) {
+	for _, s := range []string{
+		`{"KeyId":"alias/x","Plaintext":"QUJD","EncryptionContext":{"a":"b"},"GrantTokens":["t"]}`,
+		`{"keyId":"k","KeyId":"k2"}`,
+		`{"KeyId":null,"EncryptionContext":{"x":[1,2.5e3,{"y":"\u00e9\"}"}]},"DryRun":true}`,
+		` { "KeyId" : "a\"b\\c" , "Plaintext" : "}{" } `,
+		`{"EncryptionContext":{"a":"b"},"EncryptionContext":null}`,
+		`[1,2]`, `"x"`, `{`, `{"KeyId":"a"} trailing`, `{"K\u0065yId":"escaped name"}`,
+		"{\"KeyId\":\"\xff\xfe\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	allowed := requestFields["Encrypt"]
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got := sanitize(allowed, body)
+		for _, name := range got.Names() {
+			if !allowed[name] {
+				t.Fatalf("kept %q, which is not allowed", name)
+			}
+		}
+		want, comparable := referenceSanitize(allowed, body)
+		if !comparable {
+			return
+		}
+		gotJSON, _ := json.Marshal(got)
+		wantJSON := []byte("null")
+		if len(want) > 0 {
+			wantJSON, _ = json.Marshal(want)
+		}
+		if !bytes.Equal(gotJSON, wantJSON) {
+			t.Fatalf("body %q: kept %s, want %s", body, gotJSON, wantJSON)
+		}
+	})
+}
