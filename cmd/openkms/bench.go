@@ -105,9 +105,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		keepKeys    = fs.Bool("keep-keys", false, "do not schedule the deletion of the keys created at setup")
 		asJSON      = fs.Bool("json", false, "print the report as JSON")
 		quiet       = fs.Bool("quiet", false, "no progress lines on stderr")
+		keys        = fs.Int("keys", 1, "keys of each kind to create at setup; requests go round robin over them")
 		ids         keyIDs
 	)
-	fs.Var(&ids, "key-id", "use this key (id, ARN or alias; repeatable or comma-separated) instead of creating one")
+	fs.Var(&ids, "key-id", "use this key (id, ARN or alias; repeatable or comma-separated) instead of creating any; requests go round robin over those that fit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, benchUsage(fs))
@@ -134,6 +135,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		Mix:             m,
 		KeySpec:         strings.ToUpper(*keySpec),
 		KeyIDs:          ids,
+		Keys:            *keys,
 		Payload:         *payload,
 		Pool:            *pool,
 		Concurrency:     *concurrency,

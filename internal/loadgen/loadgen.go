@@ -47,7 +47,8 @@ type Config struct {
 
 	Mix     Mix      // operations and weights (required)
 	KeySpec string   // spec of the keys created at setup ("": SYMMETRIC_DEFAULT and defaults per usage)
-	KeyIDs  []string // use these keys instead of creating some
+	KeyIDs  []string // use these keys instead of creating some; requests go round robin over those that fit
+	Keys    int      // keys of each kind to create at setup, requests going round robin over them (default 1)
 	Payload int      // plaintext/message bytes; NumberOfBytes for generate-data-key, generate-random (default 256)
 	Pool    int      // prepared ciphertexts, signatures, MACs for decrypt, re-encrypt, verify, verify-mac (default 100)
 
@@ -71,6 +72,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Pool == 0 {
 		c.Pool = 100
+	}
+	if c.Keys == 0 {
+		c.Keys = 1
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
@@ -104,6 +108,8 @@ func (c Config) Validate() error {
 		return errors.New("set --duration or --count")
 	case c.Pool < 1 || c.Pool > 100_000:
 		return fmt.Errorf("--pool: %d is not between 1 and 100000", c.Pool)
+	case c.Keys < 1 || c.Keys > 100_000:
+		return fmt.Errorf("--keys: %d is not between 1 and 100000", c.Keys)
 	case c.Payload < 1:
 		return fmt.Errorf("--payload: %d bytes; at least 1", c.Payload)
 	}
@@ -163,8 +169,8 @@ func (r *runner) cleanupAfter() error {
 type runner struct {
 	cfg     Config
 	c       *client
-	seq     []Operation // request i sends seq[i % len(seq)]
-	keys    [numClasses]*key
+	seq     []Operation        // request i sends seq[i % len(seq)]
+	keys    [numClasses][]*key // the keys of each class, used round robin
 	created []*key
 	plans   [numOps]*plan
 
@@ -327,10 +333,12 @@ func (r *runner) report(elapsed time.Duration) *Report {
 		rep.MaxScheduleLag = ms(r.maxLag)
 	}
 	seen := map[*key]bool{}
-	for _, k := range r.keys {
-		if k != nil && !seen[k] {
-			seen[k] = true
-			rep.Keys = append(rep.Keys, KeyReport{KeyID: k.id, KeySpec: k.meta.KeySpec, KeyUsage: k.meta.KeyUsage, Created: k.created})
+	for _, ks := range r.keys {
+		for _, k := range ks {
+			if !seen[k] {
+				seen[k] = true
+				rep.Keys = append(rep.Keys, KeyReport{KeyID: k.id, KeySpec: k.meta.KeySpec, KeyUsage: k.meta.KeyUsage, Created: k.created})
+			}
 		}
 	}
 	var all Histogram

@@ -2,10 +2,13 @@ package loadgen_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +222,54 @@ func TestValidate(t *testing.T) {
 		tc.mod(&cfg)
 		if _, err := loadgen.Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error = %v, want one containing %q", err, tc.want)
+		}
+	}
+}
+
+// TestSpreadOverKeys checks that Keys makes that many keys of each kind at
+// setup and that requests go to every one of them: the server's audit log
+// must show Encrypt and GenerateMac on each.
+func TestSpreadOverKeys(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	cfg := config(t, s.Endpoint, "encrypt,decrypt,generate-mac")
+	cfg.Keys, cfg.Count = 4, 24
+	rep := run(t, cfg)
+	wantClean(t, rep, 24)
+	specs := map[string]int{}
+	for _, k := range rep.Keys {
+		if !k.Created {
+			t.Errorf("key %s not created by the run", k.KeyID)
+		}
+		specs[k.KeySpec]++
+	}
+	if specs["SYMMETRIC_DEFAULT"] != 4 || specs["HMAC_256"] != 4 || len(rep.Keys) != 8 {
+		t.Fatalf("keys by spec = %v, want 4 SYMMETRIC_DEFAULT and 4 HMAC_256", specs)
+	}
+	files, err := filepath.Glob(filepath.Join(s.DataDir, "audit", "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("audit files: %v, %v", files, err)
+	}
+	used := map[string]map[string]bool{"Encrypt": {}, "GenerateMac": {}}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+			var ev struct {
+				EventName string `json:"eventName"`
+				Resources []struct {
+					ARN string `json:"ARN"`
+				} `json:"resources"`
+			}
+			if json.Unmarshal([]byte(line), &ev) == nil && used[ev.EventName] != nil && len(ev.Resources) == 1 {
+				used[ev.EventName][ev.Resources[0].ARN] = true
+			}
+		}
+	}
+	for op, keys := range used {
+		if len(keys) != 4 {
+			t.Errorf("%s went to %d keys, want all 4", op, len(keys))
 		}
 	}
 }

@@ -226,7 +226,8 @@ type key struct {
 	created bool
 }
 
-// resolveKeys finds or creates a key for every class the mix needs.
+// resolveKeys finds or creates the keys of every class the mix needs: the
+// --key-id keys that fit it, or Config.Keys new keys.
 func (r *runner) resolveKeys(ctx context.Context) error {
 	var need [numClasses]bool
 	for _, e := range r.cfg.Mix {
@@ -245,11 +246,14 @@ func (r *runner) resolveKeys(ctx context.Context) error {
 			if !need[c] {
 				continue
 			}
-			i := slices.IndexFunc(keys, func(k *key) bool { return c.fits(k.meta) })
-			if i < 0 {
+			for _, k := range keys {
+				if c.fits(k.meta) {
+					r.keys[c] = append(r.keys[c], k)
+				}
+			}
+			if len(r.keys[c]) == 0 {
 				return fmt.Errorf("the mix needs %s and no --key-id is one", c)
 			}
-			r.keys[c] = keys[i]
 		}
 		return nil
 	}
@@ -258,31 +262,42 @@ func (r *runner) resolveKeys(ctx context.Context) error {
 		spec = "SYMMETRIC_DEFAULT"
 	}
 	fitsSome := r.cfg.KeySpec == "" || r.cfg.Mix.Has(OpCreateKey)
-	byKind := map[string]*key{}
+	byKind := map[string][]*key{}
 	for c := classEncrypt; c < numClasses; c++ {
 		if !need[c] {
 			continue
 		}
-		if c == classAny && len(r.created) > 0 { // any key will do: reuse one
-			r.keys[c] = r.created[0]
+		if c == classAny && len(r.created) > 0 { // any key will do: reuse those made
+			r.keys[c] = r.created[:min(len(r.created), r.cfg.Keys)]
 			continue
 		}
 		s, usage, fits := specFor(c, spec)
 		fitsSome = fitsSome || fits
-		if k := byKind[s+"/"+usage]; k != nil {
-			r.keys[c] = k
+		if ks := byKind[s+"/"+usage]; ks != nil {
+			r.keys[c] = ks
 			continue
 		}
-		var o keyMetadataOut
-		if err := r.c.call(ctx, OpCreateKey.Target(), createKeyIn{Description: "openkms bench", KeySpec: s, KeyUsage: usage}, &o); err != nil {
-			return fmt.Errorf("creating a %s key: %w", s, err)
+		ks := make([]*key, r.cfg.Keys)
+		err := r.parallel(ctx, len(ks), func(i int) error {
+			var o keyMetadataOut
+			if err := r.c.call(ctx, OpCreateKey.Target(), createKeyIn{Description: "openkms bench", KeySpec: s, KeyUsage: usage}, &o); err != nil {
+				return fmt.Errorf("creating a %s key: %w", s, err)
+			}
+			if o.KeyMetadata.KeyID == "" {
+				return fmt.Errorf("creating a %s key: %w", s, &ResponseError{Reason: "CreateKey returned no KeyId"})
+			}
+			ks[i] = &key{id: o.KeyMetadata.KeyID, meta: o.KeyMetadata, created: true}
+			return nil
+		})
+		for _, k := range ks { // the made ones, even after a failure, so cleanup finds them
+			if k != nil {
+				r.created = append(r.created, k)
+			}
 		}
-		if o.KeyMetadata.KeyID == "" {
-			return fmt.Errorf("creating a %s key: %w", s, &ResponseError{Reason: "CreateKey returned no KeyId"})
+		if err != nil {
+			return err
 		}
-		k := &key{id: o.KeyMetadata.KeyID, meta: o.KeyMetadata, created: true}
-		r.keys[c], byKind[s+"/"+usage] = k, k
-		r.created = append(r.created, k)
+		r.keys[c], byKind[s+"/"+usage] = ks, ks
 	}
 	if !fitsSome {
 		return fmt.Errorf("--key-spec %s fits none of the operations in the mix (%s)", spec, r.cfg.Mix)
@@ -316,17 +331,19 @@ func (r *runner) prepare(ctx context.Context) error {
 		}
 		return b
 	}
-	pool := r.cfg.Pool
 	for _, e := range r.cfg.Mix {
 		p := &plan{op: e.Op, target: "TrentService." + e.Op.Target(), n: r.cfg.Payload}
-		k := r.keys[classOf(e.Op)]
+		keys := r.keys[classOf(e.Op)]
+		pool := max(r.cfg.Pool, len(keys)) // every key appears in a pool
+		keyOf := func(i int) *key { return keys[i%len(keys)] }
 		var ins []any
 		var wants [][]byte
 		switch e.Op {
 		case OpEncrypt:
-			ins = append(ins, encryptIn{KeyID: k.id, Plaintext: message(), EncryptionAlgorithm: encryptionAlgorithm(k.meta)})
+			for _, k := range keys {
+				ins = append(ins, encryptIn{KeyID: k.id, Plaintext: message(), EncryptionAlgorithm: encryptionAlgorithm(k.meta)})
+			}
 		case OpDecrypt, OpReEncrypt:
-			alg := encryptionAlgorithm(k.meta)
 			msgs := make([][]byte, pool)
 			for i := range msgs {
 				msgs[i] = message()
@@ -334,7 +351,8 @@ func (r *runner) prepare(ctx context.Context) error {
 			blobs := make([][]byte, pool)
 			err := r.parallel(ctx, pool, func(i int) error {
 				var o out
-				if err := r.c.call(ctx, OpEncrypt.Target(), encryptIn{KeyID: k.id, Plaintext: msgs[i], EncryptionAlgorithm: alg}, &o); err != nil {
+				k := keyOf(i)
+				if err := r.c.call(ctx, OpEncrypt.Target(), encryptIn{KeyID: k.id, Plaintext: msgs[i], EncryptionAlgorithm: encryptionAlgorithm(k.meta)}, &o); err != nil {
 					return err
 				}
 				blobs[i] = o.CiphertextBlob
@@ -344,6 +362,8 @@ func (r *runner) prepare(ctx context.Context) error {
 				return fmt.Errorf("preparing ciphertexts for %s: %w", e.Op, err)
 			}
 			for i := range blobs {
+				k := keyOf(i)
+				alg := encryptionAlgorithm(k.meta)
 				if e.Op == OpDecrypt {
 					in := decryptIn{CiphertextBlob: blobs[i]}
 					if alg != "" { // asymmetric: AWS requires the key and algorithm
@@ -359,18 +379,22 @@ func (r *runner) prepare(ctx context.Context) error {
 				}
 			}
 		case OpGenerateDataKey:
-			ins = append(ins, numberOfBytesIn{KeyID: k.id, NumberOfBytes: r.cfg.Payload})
+			for _, k := range keys {
+				ins = append(ins, numberOfBytesIn{KeyID: k.id, NumberOfBytes: r.cfg.Payload})
+			}
 		case OpGenerateRandom:
 			ins = append(ins, numberOfBytesIn{NumberOfBytes: r.cfg.Payload})
 		case OpSign, OpVerify:
-			alg := signingAlgorithm(k.meta)
 			if e.Op == OpSign {
-				ins = append(ins, signIn{KeyID: k.id, Message: message(), MessageType: "RAW", SigningAlgorithm: alg})
+				for _, k := range keys {
+					ins = append(ins, signIn{KeyID: k.id, Message: message(), MessageType: "RAW", SigningAlgorithm: signingAlgorithm(k.meta)})
+				}
 				break
 			}
 			reqs := make([]signIn, pool)
 			for i := range reqs {
-				reqs[i] = signIn{KeyID: k.id, Message: message(), MessageType: "RAW", SigningAlgorithm: alg}
+				k := keyOf(i)
+				reqs[i] = signIn{KeyID: k.id, Message: message(), MessageType: "RAW", SigningAlgorithm: signingAlgorithm(k.meta)}
 			}
 			err := r.parallel(ctx, pool, func(i int) error {
 				var o out
@@ -387,14 +411,16 @@ func (r *runner) prepare(ctx context.Context) error {
 				ins = append(ins, in)
 			}
 		case OpGenerateMac, OpVerifyMac:
-			alg := prefer(k.meta.MacAlgorithms)
 			if e.Op == OpGenerateMac {
-				ins = append(ins, macIn{KeyID: k.id, Message: message(), MacAlgorithm: alg})
+				for _, k := range keys {
+					ins = append(ins, macIn{KeyID: k.id, Message: message(), MacAlgorithm: prefer(k.meta.MacAlgorithms)})
+				}
 				break
 			}
 			reqs := make([]macIn, pool)
 			for i := range reqs {
-				reqs[i] = macIn{KeyID: k.id, Message: message(), MacAlgorithm: alg}
+				k := keyOf(i)
+				reqs[i] = macIn{KeyID: k.id, Message: message(), MacAlgorithm: prefer(k.meta.MacAlgorithms)}
 			}
 			err := r.parallel(ctx, pool, func(i int) error {
 				var o out
@@ -411,7 +437,9 @@ func (r *runner) prepare(ctx context.Context) error {
 				ins = append(ins, in)
 			}
 		case OpDescribeKey:
-			ins = append(ins, keyIDIn{KeyID: k.id})
+			for _, k := range keys {
+				ins = append(ins, keyIDIn{KeyID: k.id})
+			}
 		case OpCreateKey:
 			spec := r.cfg.KeySpec
 			if spec == "" {

@@ -99,7 +99,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(tw, "load\tclosed loop, %d workers, %.1fs after %.0fs warm-up\n", r.Concurrency, r.Elapsed, r.Warmup)
 	}
-	for _, k := range r.Keys {
+	const shownKeys = 3
+	for i, k := range r.Keys {
+		if i == shownKeys {
+			fmt.Fprintf(tw, "key\t... and %d more (--json lists them all)\n", len(r.Keys)-shownKeys)
+			break
+		}
 		how := "given"
 		if k.Created {
 			how = "created"
