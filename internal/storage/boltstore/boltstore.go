@@ -9,7 +9,8 @@
 //
 // Durability: every Update that returns nil has been committed with fsync
 // (bbolt's NoSync stays false), so it survives a crash of the process or the
-// machine at any later instant.
+// machine at any later instant. Concurrent Updates share that fsync: they
+// are committed in groups (see Store).
 package boltstore
 
 import (
@@ -51,17 +52,38 @@ type Options struct {
 
 // Store is a storage.Store backed by one bbolt file.
 //
-// A Store is safe for concurrent use. Update transactions run one at a time
+// A Store is safe for concurrent use. Update functions run one at a time
 // (bbolt has a single writer) and are never retried, so fn runs exactly once
 // per call to Update (unless the context is already done, then not at all).
 // Views run concurrently with each other and with an Update, each on its own
 // snapshot. A goroutine must not start an Update from inside its own View:
 // once the file outgrows its initial mapping, bbolt waits for open Views
 // before it can grow the mapping.
+//
+// Group commit: one writer goroutine runs the Updates waiting at the moment
+// it is free, one after another, in one bbolt transaction, and commits them
+// with one fsync. Each function still sees the writes of those before it
+// (as if they had committed), and one that fails has its own writes undone
+// before the next runs, so every Update keeps the all-or-nothing outcome of
+// a transaction of its own. A serial caller waits for nothing extra; under
+// concurrent writes the fsync, the cost of a write, is shared.
 type Store struct {
 	db     *bolt.DB
 	closed atomic.Bool
+	calls  chan *call    // Updates waiting for the writer
+	quit   chan struct{} // closed by Close
+	done   chan struct{} // closed when the writer has stopped
 }
+
+// call is one Update waiting for the writer.
+type call struct {
+	ctx    context.Context
+	fn     func(storage.Writer) error
+	result chan error // buffered
+}
+
+// maxGroup bounds the Updates committed together.
+const maxGroup = 128
 
 var _ storage.Store = (*Store)(nil)
 
@@ -94,7 +116,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: create bucket: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, calls: make(chan *call), quit: make(chan struct{}), done: make(chan struct{})}
+	go s.writer()
+	return s, nil
 }
 
 // View implements storage.Store. It returns fn's error unchanged, an error
@@ -112,28 +136,122 @@ func (s *Store) View(ctx context.Context, fn func(storage.Reader) error) error {
 }
 
 // Update implements storage.Store. It runs fn exactly once and commits (with
-// fsync) if fn returns nil. It returns fn's error unchanged after rolling
-// back, an error wrapping ctx.Err() if ctx is done before fn runs or before
-// the commit (then nothing is written), an error wrapping storage.ErrClosed
-// after Close, or the commit's error.
+// fsync) if fn returns nil. It returns fn's error unchanged after undoing
+// fn's writes, an error wrapping ctx.Err() if ctx is done before fn runs or
+// before the commit (then nothing of fn is written), an error wrapping
+// storage.ErrClosed after Close, or the commit's error. A panic in fn is
+// returned as an error, its writes undone.
 func (s *Store) Update(ctx context.Context, fn func(storage.Writer) error) error {
-	tx, err := s.begin(ctx, true)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("boltstore: %w", err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("boltstore: %w", storage.ErrClosed)
+	}
+	c := &call{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case s.calls <- c:
+	case <-s.quit:
+		return fmt.Errorf("boltstore: %w", storage.ErrClosed)
+	}
+	return <-c.result // the writer answers every call it takes
+}
+
+// writer commits the waiting Updates in groups until Close.
+func (s *Store) writer() {
+	defer close(s.done)
+	for {
+		var group []*call
+		select {
+		case c := <-s.calls:
+			group = append(group, c)
+		case <-s.quit:
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case c := <-s.calls:
+				group = append(group, c)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup runs the group's functions in one transaction, undoing the
+// writes of each that fails, and commits the rest with one fsync.
+func (s *Store) commitGroup(group []*call) {
+	results := make([]error, len(group))
+	defer func() {
+		for i, c := range group {
+			c.result <- results[i]
+		}
+	}()
+	tx, err := s.db.Begin(true)
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		err = storage.ErrClosed
+	}
 	if err != nil {
-		return err
+		for i := range results {
+			results[i] = fmt.Errorf("boltstore: begin: %w", err)
+		}
+		return
 	}
 	defer tx.Rollback() // no-op after Commit
-	t := &txn{ctx: ctx, b: tx.Bucket(bucket)}
-	defer t.finish() // before Rollback
-	if err := fn(t); err != nil {
-		return err
+	b := tx.Bucket(bucket)
+	committed := 0
+	for i, c := range group {
+		if err := c.ctx.Err(); err != nil {
+			results[i] = fmt.Errorf("boltstore: %w", err)
+			continue
+		}
+		t := &txn{ctx: c.ctx, b: b, undo: []undoEntry{}}
+		err := runUpdate(c.fn, t)
+		t.finish()
+		if err == nil {
+			if cerr := c.ctx.Err(); cerr != nil {
+				err = fmt.Errorf("boltstore: update: %w", cerr)
+			}
+		}
+		if err == nil {
+			committed++
+			continue
+		}
+		results[i] = err
+		if uerr := t.undoWrites(); uerr != nil {
+			// The transaction no longer holds what the others wrote and
+			// nothing else: write none of it.
+			for j := range results {
+				if results[j] == nil {
+					results[j] = fmt.Errorf("boltstore: undoing a failed update: %w", uerr)
+				}
+			}
+			return
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("boltstore: update: %w", err)
+	if committed == 0 {
+		return // rolled back by the deferred Rollback
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("boltstore: commit: %w", err)
+		for i := range results {
+			if results[i] == nil {
+				results[i] = fmt.Errorf("boltstore: commit: %w", err)
+			}
+		}
 	}
-	return nil
+}
+
+// runUpdate runs fn, turning a panic into an error.
+func runUpdate(fn func(storage.Writer) error, t *txn) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("boltstore: update function panicked: %v", r)
+		}
+	}()
+	return fn(t)
 }
 
 // begin starts a transaction once ctx and the Store allow it. Waiting for
@@ -166,6 +284,8 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	close(s.quit)
+	<-s.done // the writer has answered every Update it took
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close: %w", err)
 	}
@@ -181,7 +301,47 @@ type txn struct {
 	ctx    context.Context
 	b      *bolt.Bucket
 	done   bool
-	writes uint64 // lets Scan notice writes made by its callback
+	writes uint64      // lets Scan notice writes made by its callback
+	undo   []undoEntry // in an Update: how to take its writes back
+}
+
+// undoEntry restores one key to what it held before a write.
+type undoEntry struct {
+	key     []byte
+	old     []byte // a copy
+	existed bool
+}
+
+// remember records key's current value before a write, for undoWrites.
+func (t *txn) remember(key []byte) {
+	if t.undo == nil {
+		return
+	}
+	k, v := t.b.Cursor().Seek(key)
+	existed := k != nil && bytes.Equal(k, key)
+	e := undoEntry{key: key, existed: existed}
+	if existed {
+		e.old = append([]byte{}, v...)
+	}
+	t.undo = append(t.undo, e)
+}
+
+// undoWrites takes back the writes made through t, newest first.
+func (t *txn) undoWrites() error {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		u := t.undo[i]
+		var err error
+		if u.existed {
+			err = t.b.Put(u.key, u.old)
+		} else {
+			err = t.b.Delete(u.key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	t.undo = t.undo[:0]
+	return nil
 }
 
 func (t *txn) finish() { t.done = true }
@@ -266,7 +426,9 @@ func (t *txn) Put(key string, value []byte) error {
 		return err
 	}
 	t.writes++
-	if err := t.b.Put([]byte(key), append([]byte{}, value...)); err != nil {
+	k := []byte(key)
+	t.remember(k)
+	if err := t.b.Put(k, append([]byte{}, value...)); err != nil {
 		return fmt.Errorf("boltstore: put: %w", err)
 	}
 	return nil
@@ -281,7 +443,9 @@ func (t *txn) Delete(key string) error {
 		return err
 	}
 	t.writes++
-	if err := t.b.Delete([]byte(key)); err != nil {
+	k := []byte(key)
+	t.remember(k)
+	if err := t.b.Delete(k); err != nil {
 		return fmt.Errorf("boltstore: delete: %w", err)
 	}
 	return nil
