@@ -94,7 +94,7 @@ type authzRequest struct {
 // newAuthz starts an authorization request with the caller's and the key's
 // condition keys set.
 func newAuthz(c Caller, action string, k *keyRecord) *authzRequest {
-	r := &authzRequest{action: action, key: k, ctx: policy.ContextMap{}}
+	r := &authzRequest{action: action, key: k, ctx: make(policy.ContextMap, 24)}
 	r.ctx.AddPrincipalKeys(policyPrincipal(c.Principal))
 	for k, v := range c.Principal.Tags.Map() {
 		r.ctx.Set("aws:PrincipalTag/"+k, v)

@@ -299,8 +299,42 @@ var _ Context = ContextMap(nil)
 
 // Set stores the values of a condition key. It replaces earlier values.
 func (m ContextMap) Set(key string, values ...string) {
-	m[strings.ToLower(key)] = values
+	m[lowerKey(key)] = values
 }
+
+// lowerKey returns key in lower case. The condition keys that every request
+// sets come from a fixed table, so lower-casing them allocates nothing.
+func lowerKey(key string) string {
+	if l, ok := knownKeys[key]; ok {
+		return l
+	}
+	return strings.ToLower(key)
+}
+
+// knownKeys maps the condition keys OpenKMS sets on requests to their
+// lower-case form.
+var knownKeys = func() map[string]string {
+	names := []string{
+		"aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast", "aws:CurrentTime", "aws:EpochTime",
+		"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalServiceName", "aws:PrincipalType",
+		"aws:SecureTransport", "aws:SourceIp", "aws:SourceVpc", "aws:SourceVpce", "aws:TagKeys",
+		"aws:ViaAWSService", "aws:userid", "aws:username",
+		"kms:BypassPolicyLockoutSafetyCheck", "kms:CallerAccount", "kms:CustomerMasterKeySpec",
+		"kms:CustomerMasterKeyUsage", "kms:DataKeyPairSpec", "kms:EncryptionAlgorithm",
+		"kms:EncryptionContextKeys", "kms:ExpirationModel", "kms:GrantConstraintType",
+		"kms:GrantIsForAWSResource", "kms:GrantOperations", "kms:GranteePrincipal",
+		"kms:KeyAgreementAlgorithm", "kms:KeyOrigin", "kms:KeySpec", "kms:KeyUsage", "kms:MacAlgorithm",
+		"kms:MessageType", "kms:MultiRegion", "kms:ReEncryptOnSameKey", "kms:RequestAlias",
+		"kms:ResourceAliases", "kms:RetiringPrincipal", "kms:RotationPeriodInDays",
+		"kms:ScheduleKeyDeletionPendingWindowInDays", "kms:SigningAlgorithm", "kms:ValidTo",
+		"kms:ViaService", "kms:WrappingAlgorithm", "kms:WrappingKeySpec",
+	}
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n] = strings.ToLower(n)
+	}
+	return m
+}()
 
 // Lookup implements Context.
 func (m ContextMap) Lookup(lowerKey string) ([]string, bool) {
