@@ -5,8 +5,11 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/sha512"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -18,6 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 )
 
 // The AWS table of key specs, usages and signing algorithms, written out
@@ -105,6 +111,126 @@ func TestSignVerifyEveryAlgorithm(t *testing.T) {
 		// Symmetric operations are refused.
 		_, err = c.Encrypt(ctx, &kms.EncryptInput{KeyId: md.KeyId, Plaintext: msg})
 		wantAPIError(t, err, "InvalidKeyUsageException", *md.Arn+" key usage is SIGN_VERIFY which is not valid for Encrypt.")
+	}
+}
+
+// mldsaRawPublicKey returns the FIPS 204 public key inside a GetPublicKey
+// SubjectPublicKeyInfo.
+func mldsaRawPublicKey(t *testing.T, spki []byte) []byte {
+	t.Helper()
+	var info struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if rest, err := asn1.Unmarshal(spki, &info); err != nil || len(rest) != 0 {
+		t.Fatalf("SPKI: %v", err)
+	}
+	return info.PublicKey.Bytes
+}
+
+// externalMu computes what an AWS client sends as an EXTERNAL_MU message:
+// FIPS 204's μ = SHAKE256(SHAKE256(pk, 64) || 0 || 0 || M, 64), the message
+// representative of pure ML-DSA with an empty context.
+func externalMu(pk, msg []byte) []byte {
+	h := sha3.NewSHAKE256()
+	h.Write(sha3.SumSHAKE256(pk, 64))
+	h.Write([]byte{0, 0}) // pure ML-DSA, context length 0
+	h.Write(msg)
+	mu := make([]byte, 64)
+	h.Read(mu)
+	return mu
+}
+
+// circlVerifyMLDSA verifies a pure ML-DSA signature of msg (empty context)
+// offline, with circl.
+func circlVerifyMLDSA(t *testing.T, spec types.KeySpec, pk, msg, sig []byte) bool {
+	t.Helper()
+	var err error
+	ok := false
+	switch spec {
+	case types.KeySpecMlDsa44:
+		var k mldsa44.PublicKey
+		if err = k.UnmarshalBinary(pk); err == nil {
+			ok = mldsa44.Verify(&k, msg, nil, sig)
+		}
+	case types.KeySpecMlDsa65:
+		var k mldsa65.PublicKey
+		if err = k.UnmarshalBinary(pk); err == nil {
+			ok = mldsa65.Verify(&k, msg, nil, sig)
+		}
+	case types.KeySpecMlDsa87:
+		var k mldsa87.PublicKey
+		if err = k.UnmarshalBinary(pk); err == nil {
+			ok = mldsa87.Verify(&k, msg, nil, sig)
+		}
+	default:
+		t.Fatalf("%s is not ML-DSA", spec)
+	}
+	if err != nil {
+		t.Fatalf("%s public key: %v", spec, err)
+	}
+	return ok
+}
+
+// TestMLDSAExternalMu: through the AWS SDK, ML_DSA_SHAKE_256 Sign and Verify
+// accept MessageType EXTERNAL_MU with the 64-byte μ a client computes from
+// GetPublicKey's key. A signature of μ(M) verifies as RAW over M (on the
+// server and offline with circl) and a RAW signature of M verifies as
+// EXTERNAL_MU over μ(M); a wrong μ is KMSInvalidSignatureException and a
+// 63-byte one ValidationException.
+func TestMLDSAExternalMu(t *testing.T) {
+	_, c := start(t)
+	msg := []byte("signed through its external mu")
+	const alg = types.SigningAlgorithmSpecMlDsaShake256
+	for _, spec := range []types.KeySpec{types.KeySpecMlDsa44, types.KeySpecMlDsa65, types.KeySpecMlDsa87} {
+		t.Run(string(spec), func(t *testing.T) {
+			md := createAsymmetric(t, c, spec, types.KeyUsageTypeSignVerify)
+			pub, err := c.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: md.KeyId})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pk := mldsaRawPublicKey(t, pub.PublicKey)
+			mu := externalMu(pk, msg)
+
+			// EXTERNAL_MU signature → RAW verification.
+			muSig, err := c.Sign(ctx, &kms.SignInput{KeyId: md.KeyId, Message: mu, MessageType: types.MessageTypeExternalMu, SigningAlgorithm: alg})
+			if err != nil {
+				t.Fatalf("Sign EXTERNAL_MU: %v", err)
+			}
+			if aws.ToString(muSig.KeyId) != *md.Arn || muSig.SigningAlgorithm != alg {
+				t.Errorf("Sign output: %+v", muSig)
+			}
+			v, err := c.Verify(ctx, &kms.VerifyInput{KeyId: md.KeyId, Message: msg, MessageType: types.MessageTypeRaw, Signature: muSig.Signature, SigningAlgorithm: alg})
+			if err != nil || !v.SignatureValid {
+				t.Errorf("Verify RAW of an EXTERNAL_MU signature: %v", err)
+			}
+			if !circlVerifyMLDSA(t, spec, pk, msg, muSig.Signature) {
+				t.Error("circl does not verify the EXTERNAL_MU signature over the message")
+			}
+
+			// RAW signature → EXTERNAL_MU verification.
+			rawSig, err := c.Sign(ctx, &kms.SignInput{KeyId: md.KeyId, Message: msg, SigningAlgorithm: alg})
+			if err != nil {
+				t.Fatalf("Sign RAW: %v", err)
+			}
+			v, err = c.Verify(ctx, &kms.VerifyInput{KeyId: md.KeyId, Message: mu, MessageType: types.MessageTypeExternalMu, Signature: rawSig.Signature, SigningAlgorithm: alg})
+			if err != nil || !v.SignatureValid {
+				t.Errorf("Verify EXTERNAL_MU of a RAW signature: %v", err)
+			}
+
+			// A wrong μ does not verify.
+			wrong := bytes.Clone(mu)
+			wrong[0] ^= 1
+			_, err = c.Verify(ctx, &kms.VerifyInput{KeyId: md.KeyId, Message: wrong, MessageType: types.MessageTypeExternalMu, Signature: muSig.Signature, SigningAlgorithm: alg})
+			wantAPIError(t, err, "KMSInvalidSignatureException", "")
+
+			// μ must be 64 bytes.
+			lengthErr := "Digest is invalid length for algorithm ML_DSA_SHAKE_256."
+			_, err = c.Sign(ctx, &kms.SignInput{KeyId: md.KeyId, Message: mu[:63], MessageType: types.MessageTypeExternalMu, SigningAlgorithm: alg})
+			wantAPIError(t, err, "ValidationException", lengthErr)
+			_, err = c.Verify(ctx, &kms.VerifyInput{KeyId: md.KeyId, Message: mu[:63], MessageType: types.MessageTypeExternalMu, Signature: muSig.Signature, SigningAlgorithm: alg})
+			wantAPIError(t, err, "ValidationException", lengthErr)
+		})
 	}
 }
 

@@ -42,6 +42,12 @@ func BenchmarkVerifyECCNISTP256(b *testing.B) { benchmarkVerify(b, ECCNISTP256, 
 func BenchmarkVerifyRSA2048PSS(b *testing.B)  { benchmarkVerify(b, RSA2048, RSASSAPSSSHA256) }
 func BenchmarkVerifyMLDSA65(b *testing.B)     { benchmarkVerify(b, MLDSA65, MLDSASHAKE256) }
 
+// BenchmarkSignMLDSA65ExternalMu signs a 64-byte μ: internal/mldsa's
+// SignMu from the key's skEncode form, hedged.
+func BenchmarkSignMLDSA65ExternalMu(b *testing.B) {
+	benchmarkSign(b, MLDSA65, MLDSASHAKE256, ExternalMu)
+}
+
 func BenchmarkMACHMAC256(b *testing.B) {
 	k := testKey(b, HMAC256)
 	msg := make([]byte, 1024)

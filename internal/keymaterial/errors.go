@@ -28,8 +28,7 @@ const (
 	// IncorrectKeyMaterialException; for stored material it is a server fault.
 	KindInvalidKeyMaterial
 	// KindUnsupported: the key spec is not handled by this package (e.g.
-	// SYMMETRIC_DEFAULT) or a feature is not implemented (e.g. MessageType
-	// EXTERNAL_MU for ML-DSA). AWS: UnsupportedOperationException.
+	// SYMMETRIC_DEFAULT). AWS: UnsupportedOperationException.
 	KindUnsupported
 	// KindInternal: randomness or an underlying library failed; a server
 	// fault whose detail must not reach the client.
@@ -83,8 +82,8 @@ var (
 	// ErrInvalidMessageType: the message type is not allowed for the
 	// signing algorithm. KindValidation.
 	ErrInvalidMessageType = errors.New("keymaterial: message type not allowed for signing algorithm")
-	// ErrInvalidDigestLength: a DIGEST message has the wrong length.
-	// KindValidation.
+	// ErrInvalidDigestLength: a DIGEST message, or an EXTERNAL_MU message
+	// (ML-DSA's μ), has the wrong length. KindValidation.
 	ErrInvalidDigestLength = errors.New("keymaterial: invalid digest length")
 	// ErrMessageTooLarge: a message or plaintext is over its limit.
 	// KindValidation.
@@ -102,10 +101,6 @@ var (
 	ErrInvalidKeyMaterial = errors.New("keymaterial: invalid key material")
 	// ErrUnsupportedKeySpec: the key spec is not handled here. KindUnsupported.
 	ErrUnsupportedKeySpec = errors.New("keymaterial: unsupported key spec")
-	// ErrUnsupportedMessageType: the message type is a valid AWS message type
-	// for the signing algorithm that this server does not implement (ML-DSA
-	// with EXTERNAL_MU). KindUnsupported.
-	ErrUnsupportedMessageType = errors.New("keymaterial: message type not supported by this server")
 	// ErrUnknownName: Parse* did not recognise an enum name. KindValidation.
 	ErrUnknownName = errors.New("keymaterial: unknown name")
 	// ErrInternal: randomness or an underlying library failed. KindInternal.
@@ -169,13 +164,6 @@ func errDigestLength(alg SigningAlgorithm) error {
 func errMessageType(alg SigningAlgorithm, t MessageType) error {
 	return &Error{Kind: KindValidation, Err: ErrInvalidMessageType,
 		Msg: fmt.Sprintf("MessageType %s is not supported for signing algorithm %s.", t, alg)}
-}
-
-// errExternalMuUnsupported is the refusal of ML-DSA with EXTERNAL_MU, which
-// AWS KMS accepts but this server does not implement.
-func errExternalMuUnsupported() error {
-	return &Error{Kind: KindUnsupported, Err: ErrUnsupportedMessageType,
-		Msg: "MessageType EXTERNAL_MU is not supported by this server for ML-DSA keys; use RAW."}
 }
 
 func errInvalidKeyMaterial(spec KeySpec, cause error) error {

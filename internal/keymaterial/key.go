@@ -1,6 +1,7 @@
 package keymaterial
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -47,11 +48,12 @@ type PublicKey struct {
 	spec KeySpec
 	der  []byte // SubjectPublicKeyInfo, as GetPublicKey returns it
 
-	rsa     *rsa.PublicKey
-	ecdsa   *ecdsa.PublicKey // NIST P-curves and SM2 (on gmsm's curve)
-	k1      *secp256k1.PublicKey
-	ed      ed25519.PublicKey
-	mldsaPK any // *mldsa44.PublicKey, *mldsa65.PublicKey or *mldsa87.PublicKey (circl)
+	rsa      *rsa.PublicKey
+	ecdsa    *ecdsa.PublicKey // NIST P-curves and SM2 (on gmsm's curve)
+	k1       *secp256k1.PublicKey
+	ed       ed25519.PublicKey
+	mldsaPK  any    // *mldsa44.PublicKey, *mldsa65.PublicKey or *mldsa87.PublicKey (circl)
+	mldsaRaw []byte // the same key as FIPS 204 pkEncode, for internal/mldsa (EXTERNAL_MU)
 }
 
 // Spec returns the key spec.
@@ -402,6 +404,7 @@ func (k *Key) derivePublic() error {
 		if raw == nil {
 			return errors.New("ML-DSA private key not set")
 		}
+		p.mldsaRaw = raw
 		p.der, err = marshalSPKI(mldsaOID(k.spec), asnAbsent, raw)
 	default:
 		return errUnsupportedSpec(k.spec)
@@ -504,6 +507,7 @@ func parsePublicKey(spec KeySpec, der []byte) (_ *PublicKey, err error) {
 		if err != nil {
 			return nil, err
 		}
+		p.mldsaRaw = bytes.Clone(raw)
 	default:
 		return nil, errUnsupportedSpec(spec)
 	}

@@ -10,8 +10,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/sha512"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,15 +22,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 )
 
 // awsMessageTypes is which MessageType values the AWS Sign reference allows
-// per signing algorithm, written out independently of MessageTypesFor. It
-// includes ML-DSA with EXTERNAL_MU, which this server refuses as unsupported
-// (see unsupportedHere).
+// per signing algorithm, written out independently of MessageTypesFor.
 var awsMessageTypes = map[SigningAlgorithm][]MessageType{
 	RSASSAPSSSHA256: {Raw, Digest}, RSASSAPSSSHA384: {Raw, Digest}, RSASSAPSSSHA512: {Raw, Digest},
 	RSASSAPKCS1V15SHA256: {Raw, Digest}, RSASSAPKCS1V15SHA384: {Raw, Digest}, RSASSAPKCS1V15SHA512: {Raw, Digest},
@@ -36,12 +40,6 @@ var awsMessageTypes = map[SigningAlgorithm][]MessageType{
 	ED25519PHSHA512: {Digest},
 	MLDSASHAKE256:   {Raw, ExternalMu},
 	SM2DSA:          {Raw, Digest},
-}
-
-// unsupportedHere reports whether AWS allows (alg, t) but this server refuses
-// it with KindUnsupported: ML_DSA_SHAKE_256 with EXTERNAL_MU.
-func unsupportedHere(alg SigningAlgorithm, t MessageType) bool {
-	return alg == MLDSASHAKE256 && t == ExternalMu
 }
 
 // allowedByAWS reports whether describeKey (the AWS expectation in
@@ -53,8 +51,7 @@ func allowedByAWS(spec KeySpec, u KeyUsage, alg fmt.Stringer) bool {
 // TestSignCrossProduct runs every key spec × signing algorithm × message
 // type: combinations AWS allows (per describeKey and awsMessageTypes, not
 // per the package's own table) must sign and verify (and reject a modified
-// message or signature), except the ones unsupportedHere, which must be
-// refused as unsupported; every other one must be refused with the right
+// message or signature); every other one must be refused with the right
 // error, both by Sign and by Verify.
 func TestSignCrossProduct(t *testing.T) {
 	for _, spec := range KeySpecs() {
@@ -74,10 +71,6 @@ func TestSignCrossProduct(t *testing.T) {
 						}
 						if want := fmt.Sprintf("Algorithm %s is incompatible with key spec %s.", alg, spec); err.(*Error).Message() != want {
 							t.Errorf("message = %q, want %q", err.(*Error).Message(), want)
-						}
-					case unsupportedHere(alg, mt):
-						for _, e := range []error{err, verr} {
-							checkExternalMuRefusal(t, e)
 						}
 					case !slices.Contains(awsMessageTypes[alg], mt):
 						for _, e := range []error{err, verr} {
@@ -130,9 +123,10 @@ func checkSignature(t *testing.T, k *Key, alg SigningAlgorithm, mt MessageType, 
 			t.Errorf("Verify(signature of length %d) = %v, %v; want false", len(s), ok, err)
 		}
 	}
-	// A RAW signature verifies against the equivalent pre-hashed message.
+	// A RAW signature verifies against the equivalent pre-hashed message
+	// (DIGEST, or ML-DSA's μ), and a signature of that verifies as RAW.
 	if mt == Raw {
-		if pre, pmt, ok := equivalentDigest(k, alg, msg); ok {
+		if pre, pmt, ok := equivalentDigest(t, k, alg, msg); ok {
 			if ok, err := k.Verify(alg, pmt, pre, sig); err != nil || !ok {
 				t.Errorf("Verify(%s of RAW signature) = %v, %v; want true", pmt, ok, err)
 			}
@@ -147,13 +141,16 @@ func checkSignature(t *testing.T, k *Key, alg SigningAlgorithm, mt MessageType, 
 	}
 }
 
-// equivalentDigest returns the DIGEST message equivalent to a RAW message,
-// where the algorithm has one (ML-DSA's would be EXTERNAL_MU, which is not
-// implemented).
-func equivalentDigest(k *Key, alg SigningAlgorithm, msg []byte) ([]byte, MessageType, bool) {
+// equivalentDigest returns the pre-hashed message equivalent to a RAW
+// message, where the algorithm has one: the DIGEST, or for ML-DSA the
+// EXTERNAL_MU μ.
+func equivalentDigest(t testing.TB, k *Key, alg SigningAlgorithm, msg []byte) ([]byte, MessageType, bool) {
 	switch alg {
-	case ED25519SHA512, ED25519PHSHA512, MLDSASHAKE256:
+	case ED25519SHA512, ED25519PHSHA512:
 		return nil, 0, false
+	case MLDSASHAKE256:
+		der, _ := k.PublicKeyDER()
+		return mldsaMu(t, der, msg), ExternalMu, true
 	case SM2DSA:
 		return sm2Digest(k.pub.ecdsa, msg), Digest, true
 	}
@@ -208,39 +205,50 @@ func TestSignValidation(t *testing.T) {
 	}
 }
 
-// externalMuMessage is the client-visible refusal of ML-DSA with EXTERNAL_MU.
-const externalMuMessage = "MessageType EXTERNAL_MU is not supported by this server for ML-DSA keys; use RAW."
-
-// checkExternalMuRefusal checks err is the ML-DSA EXTERNAL_MU refusal: an
-// *Error of KindUnsupported (UnsupportedOperationException) wrapping
-// ErrUnsupportedMessageType, with the documented message.
-func checkExternalMuRefusal(t *testing.T, err error) {
+// mldsaMu returns FIPS 204's μ for pure ML-DSA with an empty context, as an
+// AWS client computes it for EXTERNAL_MU from the public key it got from
+// GetPublicKey: μ = SHAKE256(SHAKE256(pk, 64) || 0 || 0 || M, 64), with pk
+// the raw public key inside the SPKI.
+func mldsaMu(t testing.TB, spki, msg []byte) []byte {
 	t.Helper()
-	var e *Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %v (%T), want *Error", err, err)
+	var info struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
 	}
-	if !errors.Is(err, ErrUnsupportedMessageType) || errors.Is(err, ErrInvalidMessageType) || errors.Is(err, ErrInvalidDigestLength) {
-		t.Errorf("got %v, want ErrUnsupportedMessageType only", err)
+	if rest, err := asn1.Unmarshal(spki, &info); err != nil || len(rest) != 0 {
+		t.Fatalf("SPKI: %v", err)
 	}
-	if e.Kind != KindUnsupported || e.Kind.Exception() != "UnsupportedOperationException" {
-		t.Errorf("Kind = %v (%q), want Unsupported (UnsupportedOperationException)", e.Kind, e.Kind.Exception())
-	}
-	if e.Message() != externalMuMessage || e.Error() != externalMuMessage {
-		t.Errorf("message = %q, want %q", e.Message(), externalMuMessage)
-	}
+	h := sha3.NewSHAKE256()
+	h.Write(sha3.SumSHAKE256(info.PublicKey.Bytes, 64))
+	h.Write([]byte{0, 0})
+	h.Write(msg)
+	mu := make([]byte, 64)
+	h.Read(mu)
+	return mu
 }
 
-// TestMLDSAExternalMuUnsupported: AWS allows ML_DSA_SHAKE_256 with
-// EXTERNAL_MU; this server refuses it as UnsupportedOperationException in
-// Sign and in Verify (Key and PublicKey), whatever the message, while RAW
-// keeps working and the other checks keep their precedence and kinds.
-func TestMLDSAExternalMuUnsupported(t *testing.T) {
-	if got := MessageTypesFor(MLDSASHAKE256); !slices.Equal(got, []MessageType{Raw}) {
-		t.Errorf("MessageTypesFor(ML_DSA_SHAKE_256) = %v, want [RAW]", got)
+// zeroReader reads zeros, making hedged ML-DSA signing deterministic.
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// failingReader always fails.
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no randomness") }
+
+// TestMLDSAExternalMu: ML_DSA_SHAKE_256 with EXTERNAL_MU signs and verifies
+// FIPS 204's 64-byte μ. A signature of μ(M) is a RAW signature of M and vice
+// versa; signing is hedged with randomness from the reader, and with zero
+// randomness it is circl's deterministic signature of M; a μ of another
+// length is AWS's digest-length ValidationException, in Sign and in every
+// Verify; the other checks keep their precedence and kinds.
+func TestMLDSAExternalMu(t *testing.T) {
+	if got := MessageTypesFor(MLDSASHAKE256); !slices.Equal(got, []MessageType{Raw, ExternalMu}) {
+		t.Errorf("MessageTypesFor(ML_DSA_SHAKE_256) = %v, want [RAW EXTERNAL_MU]", got)
 	}
 	if mt, err := ParseMessageType("EXTERNAL_MU"); err != nil || mt != ExternalMu {
-		t.Errorf("ParseMessageType(EXTERNAL_MU) = %v, %v; the name must still parse", mt, err)
+		t.Errorf("ParseMessageType(EXTERNAL_MU) = %v, %v", mt, err)
 	}
 	for _, spec := range []KeySpec{MLDSA44, MLDSA65, MLDSA87} {
 		t.Run(spec.String(), func(t *testing.T) {
@@ -250,30 +258,79 @@ func TestMLDSAExternalMuUnsupported(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw := []byte("OpenKMS test message")
-			rawSig, err := k.Sign(MLDSASHAKE256, Raw, raw, nil)
+			verifiers := map[string]func(SigningAlgorithm, MessageType, []byte, []byte) (bool, error){
+				"Key.Verify": k.Verify, "Key.Public().Verify": k.Public().Verify, "ParsePublicKey().Verify": parsed.Verify,
+			}
+			msg := []byte("OpenKMS test message")
+			mu := mldsaMu(t, der, msg)
+			rawSig, err := k.Sign(MLDSASHAKE256, Raw, msg, nil)
 			if err != nil {
 				t.Fatalf("RAW Sign: %v", err)
 			}
-			if ok, err := parsed.Verify(MLDSASHAKE256, Raw, raw, rawSig); err != nil || !ok {
-				t.Fatalf("RAW Verify = %v, %v; want true", ok, err)
+			muSig, err := k.Sign(MLDSASHAKE256, ExternalMu, mu, nil)
+			if err != nil {
+				t.Fatalf("EXTERNAL_MU Sign: %v", err)
 			}
-			for _, n := range []int{0, 32, 63, 64, 65, MaxMessageSize + 1} {
-				msg := make([]byte, n)
-				sig, err := k.Sign(MLDSASHAKE256, ExternalMu, msg, nil)
-				if sig != nil {
-					t.Errorf("Sign(%d-byte mu) returned a signature", n)
-				}
-				checkExternalMuRefusal(t, err)
-				for name, verify := range map[string]func(SigningAlgorithm, MessageType, []byte, []byte) (bool, error){
-					"Key.Verify": k.Verify, "Key.Public().Verify": k.Public().Verify, "ParsePublicKey().Verify": parsed.Verify,
+			wrongMu := bytes.Clone(mu)
+			wrongMu[10] ^= 0x40
+			for name, verify := range verifiers {
+				for _, c := range []struct {
+					what string
+					mt   MessageType
+					m    []byte
+					sig  []byte
+					want bool
+				}{
+					{"RAW signature as EXTERNAL_MU", ExternalMu, mu, rawSig, true},
+					{"EXTERNAL_MU signature as RAW", Raw, msg, muSig, true},
+					{"EXTERNAL_MU signature as EXTERNAL_MU", ExternalMu, mu, muSig, true},
+					{"wrong μ", ExternalMu, wrongMu, muSig, false},
+					{"RAW signature, wrong μ", ExternalMu, wrongMu, rawSig, false},
+					{"μ passed as RAW", Raw, mu, muSig, false},
+					{"truncated signature", ExternalMu, mu, muSig[:len(muSig)-1], false},
+					{"no signature", ExternalMu, mu, nil, false},
 				} {
-					for _, s := range [][]byte{nil, rawSig} {
-						ok, err := verify(MLDSASHAKE256, ExternalMu, msg, s)
-						if ok {
-							t.Errorf("%s(%d-byte mu) = true", name, n)
-						}
-						checkExternalMuRefusal(t, err)
+					if ok, err := verify(MLDSASHAKE256, c.mt, c.m, c.sig); ok != c.want || err != nil {
+						t.Errorf("%s, %s = %v, %v; want %v", name, c.what, ok, err, c.want)
+					}
+				}
+			}
+			// Hedged: two signatures of one μ differ. With zero randomness
+			// the signature is the deterministic one, which circl computes
+			// from M independently.
+			if again, _ := k.Sign(MLDSASHAKE256, ExternalMu, mu, nil); bytes.Equal(again, muSig) {
+				t.Error("two EXTERNAL_MU signatures are equal: signing is not hedged")
+			}
+			det, err := k.Sign(MLDSASHAKE256, ExternalMu, mu, zeroReader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := circlDeterministic(t, k, msg); !bytes.Equal(det, want) {
+				t.Error("EXTERNAL_MU signature with zero randomness differs from circl's deterministic signature of M")
+			}
+			if _, err := k.Sign(MLDSASHAKE256, ExternalMu, mu, failingReader{}); !errors.Is(err, ErrInternal) || KindOf(err) != KindInternal {
+				t.Errorf("Sign with failing randomness: %v, want ErrInternal", err)
+			}
+			// μ must be exactly 64 bytes: AWS's digest-length error.
+			want := "Digest is invalid length for algorithm ML_DSA_SHAKE_256."
+			for _, n := range []int{0, 1, 32, 63, 65, 128, MaxMessageSize + 1} {
+				m := make([]byte, n)
+				copy(m, mu)
+				sig, err := k.Sign(MLDSASHAKE256, ExternalMu, m, nil)
+				errs := []error{err}
+				for _, verify := range verifiers {
+					ok, err := verify(MLDSASHAKE256, ExternalMu, m, muSig)
+					if ok {
+						t.Errorf("%d-byte μ verified", n)
+					}
+					errs = append(errs, err)
+				}
+				if sig != nil {
+					t.Errorf("Sign(%d-byte μ) returned a signature", n)
+				}
+				for _, err := range errs {
+					if !errors.Is(err, ErrInvalidDigestLength) || KindOf(err) != KindValidation || err.(*Error).Message() != want {
+						t.Errorf("%d-byte μ: %v, want %q", n, err, want)
 					}
 				}
 			}
@@ -291,11 +348,36 @@ func TestMLDSAExternalMuUnsupported(t *testing.T) {
 	if _, err := ec.Sign(MLDSASHAKE256, ExternalMu, make([]byte, 64), nil); !errors.Is(err, ErrIncompatibleAlgorithm) || KindOf(err) != KindInvalidKeyUsage {
 		t.Errorf("P-256 key, ML_DSA_SHAKE_256, EXTERNAL_MU: %v, want ErrIncompatibleAlgorithm", err)
 	}
-	// EXTERNAL_MU with an algorithm AWS does not allow it for stays a
+	// EXTERNAL_MU with an algorithm AWS does not allow it for is a
 	// validation error.
 	if _, err := ec.Verify(ECDSASHA256, ExternalMu, make([]byte, 64), nil); !errors.Is(err, ErrInvalidMessageType) || KindOf(err) != KindValidation {
 		t.Errorf("ECDSA_SHA_256 EXTERNAL_MU: %v, want ErrInvalidMessageType", err)
 	}
+}
+
+// circlDeterministic is circl's deterministic pure ML-DSA signature of msg
+// with an empty context.
+func circlDeterministic(t *testing.T, k *Key, msg []byte) []byte {
+	t.Helper()
+	var sig []byte
+	var err error
+	switch sk := k.mldsaSK.(type) {
+	case *mldsa44.PrivateKey:
+		sig = make([]byte, mldsa44.SignatureSize)
+		err = mldsa44.SignTo(sk, msg, nil, false, sig)
+	case *mldsa65.PrivateKey:
+		sig = make([]byte, mldsa65.SignatureSize)
+		err = mldsa65.SignTo(sk, msg, nil, false, sig)
+	case *mldsa87.PrivateKey:
+		sig = make([]byte, mldsa87.SignatureSize)
+		err = mldsa87.SignTo(sk, msg, nil, false, sig)
+	default:
+		t.Fatalf("%s: not an ML-DSA key", k.Spec())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
 }
 
 // TestEd25519PHSemantics pins AWS's documented behaviour: with

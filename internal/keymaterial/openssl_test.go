@@ -120,7 +120,7 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 				t.Fatal(err)
 			}
 			sigs["RAW"] = sig
-			if pre, mt, ok := equivalentDigest(k, c.alg, msg); ok {
+			if pre, mt, ok := equivalentDigest(t, k, c.alg, msg); ok {
 				if sig, err = k.Sign(c.alg, mt, pre, nil); err != nil {
 					t.Fatal(err)
 				}
@@ -202,7 +202,7 @@ func TestOpenSSLSignaturesVerifyHere(t *testing.T) {
 			if ok, err := k.Verify(c.alg, Raw, msg, sig); !ok || err != nil {
 				t.Errorf("Verify(OpenSSL signature) = %v, %v", ok, err)
 			}
-			if pre, mt, ok := equivalentDigest(k, c.alg, msg); ok {
+			if pre, mt, ok := equivalentDigest(t, k, c.alg, msg); ok {
 				if ok, err := k.Verify(c.alg, mt, pre, sig); !ok || err != nil {
 					t.Errorf("Verify(%s, OpenSSL signature) = %v, %v", mt, ok, err)
 				}

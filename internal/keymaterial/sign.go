@@ -16,6 +16,8 @@ import (
 	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 	k1ecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/openkms/openkms/internal/mldsa"
 )
 
 // SM2DefaultID is the distinguishing ID AWS KMS uses for SM2DSA with RAW
@@ -26,18 +28,15 @@ const SM2DefaultID = "1234567812345678"
 // checkSign validates (spec, alg, msgType, message) as the AWS Sign and
 // Verify references describe: the algorithm must be one the spec supports,
 // the message type one the algorithm allows, a RAW message at most 4096
-// bytes, and a DIGEST message exactly the algorithm's digest length.
-// ML-DSA with EXTERNAL_MU, which AWS allows, is refused as unsupported
-// (KindUnsupported) whatever the message.
+// bytes, a DIGEST message exactly the algorithm's digest length and an
+// EXTERNAL_MU message (ML-DSA) exactly 64 bytes. A DIGEST or EXTERNAL_MU
+// message of the wrong length gets AWS's "Digest is invalid length" error.
 func checkSign(spec KeySpec, alg SigningAlgorithm, t MessageType, msg []byte) error {
 	if !spec.Valid() {
 		return errUnsupportedSpec(spec)
 	}
 	if !spec.SupportsSigning(alg) {
 		return errIncompatible(alg, spec)
-	}
-	if alg == MLDSASHAKE256 && t == ExternalMu {
-		return errExternalMuUnsupported()
 	}
 	if !slices.Contains(MessageTypesFor(alg), t) {
 		return errMessageType(alg, t)
@@ -70,20 +69,21 @@ func prehash(alg SigningAlgorithm, t MessageType, msg []byte) []byte {
 //
 // RAW messages (at most 4096 bytes) are hashed by the algorithm; DIGEST
 // messages must be exactly the algorithm's digest length and are signed as
-// given. ML-DSA with EXTERNAL_MU, which AWS KMS accepts, is not implemented
-// here: it fails with KindUnsupported (ErrUnsupportedMessageType). RSA-PSS uses
-// MGF1 with the same hash and a salt as long as the hash; ECDSA and SM2DSA
-// signatures are DER-encoded (X9.62 / RFC 3279, GM/T 0009); Ed25519ph
-// (ED25519_PH_SHA_512, DIGEST) prehashes its 64-byte input with SHA-512 once
-// more, as AWS documents; ML-DSA uses the pure variant with an empty context;
-// SM2DSA with RAW uses the default ID SM2DefaultID.
+// given. RSA-PSS uses MGF1 with the same hash and a salt as long as the
+// hash; ECDSA and SM2DSA signatures are DER-encoded (X9.62 / RFC 3279, GM/T
+// 0009); Ed25519ph (ED25519_PH_SHA_512, DIGEST) prehashes its 64-byte input
+// with SHA-512 once more, as AWS documents; SM2DSA with RAW uses the default
+// ID SM2DefaultID. ML-DSA with RAW is the pure variant with an empty context
+// (circl); with EXTERNAL_MU the message is FIPS 204's 64-byte μ and is
+// signed by ML-DSA.Sign_internal from μ (internal/mldsa), hedged, so a
+// signature of μ = H(H(pk, 64) || 0 || 0 || M, 64) is a RAW signature of M.
 //
 // rand is used where the algorithm is randomized (crypto/rand if nil). The
 // standard library ignores it for RSA and ECDSA since Go 1.26, and circl
-// draws ML-DSA signing randomness from crypto/rand itself; SM2 reads it.
-// Sign is safe for concurrent use. Errors are *Error of KindInvalidKeyUsage
-// (algorithm not supported by the spec), KindValidation (message type,
-// digest length, size) or KindUnsupported (ML-DSA with EXTERNAL_MU).
+// draws RAW ML-DSA signing randomness from crypto/rand itself; SM2 and
+// EXTERNAL_MU ML-DSA (32 bytes of rnd) read it. Sign is safe for concurrent
+// use. Errors are *Error of KindInvalidKeyUsage (algorithm not supported by
+// the spec) or KindValidation (message type, digest or μ length, size).
 func (k *Key) Sign(alg SigningAlgorithm, t MessageType, message []byte, rand io.Reader) ([]byte, error) {
 	if k.pub == nil {
 		if !k.spec.Valid() {
@@ -121,8 +121,12 @@ func (k *Key) Sign(alg SigningAlgorithm, t MessageType, message []byte, rand io.
 		} else {
 			sig, err = k.ed.Sign(nil, ed25519ph(message), &ed25519.Options{Hash: crypto.SHA512})
 		}
-	case famMLDSA: // RAW only; checkSign refuses EXTERNAL_MU
-		sig, err = k.mldsaSignRaw(message)
+	case famMLDSA:
+		if t == ExternalMu {
+			sig, err = k.mldsaSignMu(message, rand)
+		} else {
+			sig, err = k.mldsaSignRaw(message)
+		}
 	case famSM2:
 		if t == Raw {
 			sig, err = sm2.SignASN1(rand, k.sm2, message, sm2.NewSM2SignerOption(true, []byte(SM2DefaultID)))
@@ -158,6 +162,29 @@ func (k *Key) mldsaSignRaw(msg []byte) ([]byte, error) {
 	return nil, errUnsupportedSpec(k.spec)
 }
 
+// mldsaSignMu signs a 64-byte μ (checkSign checked the length) with hedged
+// randomness read from rand, using the FIPS 204 skEncode form of the key.
+func (k *Key) mldsaSignMu(mu []byte, rand io.Reader) ([]byte, error) {
+	var rnd [mldsa.RandomSize]byte
+	if _, err := io.ReadFull(rand, rnd[:]); err != nil {
+		return nil, err
+	}
+	return mldsa.SignMu(mldsaParams(k.spec), k.mldsaExpanded(), [mldsa.MuSize]byte(mu), rnd)
+}
+
+// mldsaParams returns the internal/mldsa parameter set of an ML-DSA spec.
+func mldsaParams(spec KeySpec) *mldsa.Params {
+	switch spec {
+	case MLDSA44:
+		return mldsa.MLDSA44
+	case MLDSA65:
+		return mldsa.MLDSA65
+	case MLDSA87:
+		return mldsa.MLDSA87
+	}
+	return nil
+}
+
 // Verify checks signature over message with alg, following the AWS Verify
 // operation: the same algorithm and message-type rules as Sign apply and a
 // violation is an error; a signature that does not verify (including one
@@ -165,8 +192,9 @@ func (k *Key) mldsaSignRaw(msg []byte) ([]byte, error) {
 // false and a nil error. The message type need not be the one used to sign,
 // as long as it describes message correctly.
 //
-// Verification uses the libraries' verify functions, whose final comparison
-// is constant-time or over public values only.
+// Verification uses the libraries' verify functions (for ML-DSA with
+// EXTERNAL_MU, internal/mldsa's ML-DSA.Verify_internal from μ), whose final
+// comparison is constant-time or over public values only.
 func (k *Key) Verify(alg SigningAlgorithm, t MessageType, message, signature []byte) (bool, error) {
 	if k.pub == nil {
 		if !k.spec.Valid() {
@@ -210,7 +238,10 @@ func (p *PublicKey) Verify(alg SigningAlgorithm, t MessageType, message, signatu
 			return ed25519.Verify(p.ed, message, signature), nil
 		}
 		return ed25519.VerifyWithOptions(p.ed, ed25519ph(message), signature, &ed25519.Options{Hash: crypto.SHA512}) == nil, nil
-	case famMLDSA: // RAW only; checkSign refuses EXTERNAL_MU
+	case famMLDSA:
+		if t == ExternalMu {
+			return mldsa.VerifyMu(mldsaParams(p.spec), p.mldsaRaw, [mldsa.MuSize]byte(message), signature), nil
+		}
 		return p.mldsaVerifyRaw(message, signature), nil
 	case famSM2:
 		if t == Raw {

@@ -3,6 +3,8 @@ package keymaterial
 import (
 	"crypto"
 	"slices"
+
+	"github.com/openkms/openkms/internal/mldsa"
 )
 
 // family groups key specs that share an implementation.
@@ -225,18 +227,18 @@ const MaxMessageSize = 4096
 // KMS Encrypt reference documents.
 const MaxSM2PlaintextSize = 1024
 
-// MessageTypesFor returns the message types Sign and Verify accept for alg:
-// ED25519_SHA_512 is RAW only, ED25519_PH_SHA_512 is DIGEST only,
-// ML_DSA_SHAKE_256 is RAW only, everything else RAW or DIGEST. This follows
-// the AWS Sign reference except for ML_DSA_SHAKE_256, for which AWS also
-// allows EXTERNAL_MU; this server does not implement it, and Sign and Verify
-// refuse it with KindUnsupported rather than KindValidation.
+// MessageTypesFor returns the message types Sign and Verify accept for alg,
+// as the AWS Sign reference lists them: ED25519_SHA_512 is RAW only,
+// ED25519_PH_SHA_512 is DIGEST only, ML_DSA_SHAKE_256 is RAW or EXTERNAL_MU,
+// everything else RAW or DIGEST.
 func MessageTypesFor(alg SigningAlgorithm) []MessageType {
 	switch alg {
-	case ED25519SHA512, MLDSASHAKE256:
+	case ED25519SHA512:
 		return []MessageType{Raw}
 	case ED25519PHSHA512:
 		return []MessageType{Digest}
+	case MLDSASHAKE256:
+		return []MessageType{Raw, ExternalMu}
 	}
 	if alg.Valid() {
 		return []MessageType{Raw, Digest}
@@ -245,14 +247,17 @@ func MessageTypesFor(alg SigningAlgorithm) []MessageType {
 }
 
 // MessageLength returns the exact Message length Sign and Verify require for
-// alg with a pre-hashed message type (DIGEST), and false for RAW and for
-// combinations that are not accepted (including ML-DSA with EXTERNAL_MU; see
-// MessageTypesFor).
+// alg with a pre-hashed message type: the digest length for DIGEST, and 64
+// bytes (FIPS 204's μ) for EXTERNAL_MU. It returns false for RAW and for
+// combinations MessageTypesFor does not allow.
 func MessageLength(alg SigningAlgorithm, t MessageType) (int, bool) {
-	if t != Digest || !slices.Contains(MessageTypesFor(alg), t) {
+	if t == Raw || !slices.Contains(MessageTypesFor(alg), t) {
 		return 0, false
 	}
-	if alg == SM2DSA {
+	switch {
+	case t == ExternalMu:
+		return mldsa.MuSize, true
+	case alg == SM2DSA:
 		return 32, true
 	}
 	return alg.hash().Size(), true

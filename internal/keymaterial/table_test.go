@@ -253,10 +253,10 @@ func TestLimits(t *testing.T) {
 		if w, has := digest[alg]; ok != has || n != w {
 			t.Errorf("MessageLength(%s, DIGEST) = %d, %v; want %d, %v", alg, n, ok, w, has)
 		}
-		// EXTERNAL_MU is not implemented, so it has no length for any
-		// algorithm (AWS: 64 bytes for ML_DSA_SHAKE_256).
-		if n, ok := MessageLength(alg, ExternalMu); ok {
-			t.Errorf("MessageLength(%s, EXTERNAL_MU) = %d, %v; want not ok", alg, n, ok)
+		// EXTERNAL_MU: FIPS 204's 64-byte μ, for ML_DSA_SHAKE_256 only.
+		n, ok = MessageLength(alg, ExternalMu)
+		if want := alg == MLDSASHAKE256; ok != want || (ok && n != 64) || (!ok && n != 0) {
+			t.Errorf("MessageLength(%s, EXTERNAL_MU) = %d, %v; want 64 for ML_DSA_SHAKE_256 only", alg, n, ok)
 		}
 		if _, ok := MessageLength(alg, Raw); ok {
 			t.Errorf("MessageLength(%s, RAW) should not be ok", alg)

@@ -2,7 +2,8 @@ package keymaterial
 
 // External test vectors: RFC 8032 (Ed25519, Ed25519ph), RFC 4231 (HMAC),
 // Wycheproof (ECDSA P-256, RSA-PSS, RSA-OAEP, ECDH P-256) and NIST ACVP
-// (ML-DSA keyGen). Sources are cited per table; values are copied verbatim.
+// (ML-DSA keyGen and sigVer). Sources are cited per table; values are copied
+// verbatim.
 
 import (
 	"bytes"
@@ -10,6 +11,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -304,12 +306,73 @@ type mldsaACVP struct {
 
 var acvpSpec = map[string]KeySpec{"ML-DSA-44": MLDSA44, "ML-DSA-65": MLDSA65, "ML-DSA-87": MLDSA87}
 
-// NIST ACVP ML-DSA (FIPS 204) keyGen vectors, checked through circl; see the
-// source field of testdata/mldsa_acvp_subset.json. ACVP's ML-DSA sigVer
-// vectors use the external-μ interface, which this package does not
-// implement, so there are none here; RAW signatures are checked by
-// TestSignCrossProduct.
+// mldsaACVPSigVer is the sigVer part of internal/mldsa's ACVP subset
+// (../mldsa/testdata/acvp_subset.json; its source field says where the
+// vectors come from).
+type mldsaACVPSigVer struct {
+	SigVer []struct {
+		ParameterSet string `json:"parameterSet"`
+		Pk           string `json:"pk"`
+		Tests        []struct {
+			TcID       int    `json:"tcId"`
+			Message    string `json:"message"`
+			Signature  string `json:"signature"`
+			TestPassed bool   `json:"testPassed"`
+		} `json:"tests"`
+	} `json:"sigVer"`
+}
+
+// NIST ACVP ML-DSA (FIPS 204) vectors. keyGen (testdata/mldsa_acvp_subset.json)
+// is checked through circl. sigVer (internal/mldsa's subset) is checked
+// through ParsePublicKey and Verify with EXTERNAL_MU: those vectors test
+// ML-DSA.Verify_internal on a message M′, so the μ sent is
+// SHAKE256(SHAKE256(pk, 64) || M′, 64). internal/mldsa's TestACVP runs the
+// sigGen vectors; RAW signatures are checked by TestSignCrossProduct.
 func TestACVPMLDSA(t *testing.T) {
+	t.Run("keyGen", testACVPMLDSAKeyGen)
+	t.Run("sigVer", testACVPMLDSASigVer)
+}
+
+func testACVPMLDSASigVer(t *testing.T) {
+	raw, err := os.ReadFile("../mldsa/testdata/acvp_subset.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v mldsaACVPSigVer
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	cases := 0
+	for _, g := range v.SigVer {
+		spec := acvpSpec[g.ParameterSet]
+		pkRaw := unhex(t, g.Pk)
+		der, err := marshalSPKI(mldsaOID(spec), asnAbsent, pkRaw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := ParsePublicKey(spec, der)
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		for _, c := range g.Tests {
+			h := sha3.NewSHAKE256()
+			h.Write(sha3.SumSHAKE256(pkRaw, 64))
+			h.Write(unhex(t, c.Message))
+			mu := make([]byte, 64)
+			h.Read(mu)
+			ok, err := pub.Verify(MLDSASHAKE256, ExternalMu, mu, unhex(t, c.Signature))
+			if err != nil || ok != c.TestPassed {
+				t.Errorf("tcId %d (%s): Verify = %v, %v; want %v", c.TcID, spec, ok, err, c.TestPassed)
+			}
+			cases++
+		}
+	}
+	if cases != 9 {
+		t.Errorf("%d sigVer cases, want 9", cases)
+	}
+}
+
+func testACVPMLDSAKeyGen(t *testing.T) {
 	raw, err := os.ReadFile("testdata/mldsa_acvp_subset.json")
 	if err != nil {
 		t.Fatal(err)
