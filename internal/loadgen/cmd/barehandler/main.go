@@ -9,13 +9,21 @@
 // KeyMetadata), so `openkms bench --mix encrypt` runs against it unchanged.
 //
 //	barehandler [--listen 127.0.0.1:0]
+//	barehandler --rsa2048-signs 5s
 //
 // It prints "listening on http://ADDR" once it accepts connections and
-// serves until interrupted.
+// serves until interrupted. With --rsa2048-signs it serves nothing and
+// instead measures the machine's raw RSA-2048 signing rate (PKCS#1 v1.5,
+// SHA-256, Go's crypto/rsa, one goroutine per CPU) for that long, printing
+// "rsa2048 signs/s N": the reference for Sign RSA_2048.
 package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -25,20 +33,59 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
+	rsaFor := flag.Duration("rsa2048-signs", 0, "measure the raw RSA-2048 signing rate for this long instead of serving")
 	flag.Parse()
+	if *rsaFor > 0 {
+		rate, err := rsaSignRate(*rsaFor)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "barehandler: error: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("rsa2048 signs/s %.0f\n", rate)
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *listen, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "barehandler: error: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// rsaSignRate signs with one RSA-2048 key on GOMAXPROCS goroutines for d
+// and returns signatures per second.
+func rsaSignRate(d time.Duration) (float64, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return 0, err
+	}
+	digest := sha256.Sum256([]byte("openkms bench"))
+	var count atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:]); err != nil {
+					return
+				}
+				count.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(count.Load()) / time.Since(start).Seconds(), nil
 }
 
 // body is the one response: ~330 bytes of CiphertextBlob, as a 256-byte
