@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -96,14 +97,15 @@ func TestProtocolErrors(t *testing.T) {
 			r.ContentLength = 11
 		}, testCreds, now, 400, "InvalidSignatureException"},
 	}
+	uuidV4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rawCall(t, s.Endpoint, tc.target, []byte(tc.body), tc.mutate, tc.creds, tc.at)
 			if r.status != tc.status || r.errType != tc.code {
 				t.Fatalf("got %d %s (%s), want %d %s", r.status, r.errType, r.message, tc.status, tc.code)
 			}
-			if len(r.requestID) != 36 {
-				t.Errorf("x-amzn-RequestId: got %q, want a UUID", r.requestID)
+			if !uuidV4.MatchString(r.requestID) {
+				t.Errorf("x-amzn-RequestId: got %q, want a version 4 UUID", r.requestID)
 			}
 		})
 	}
