@@ -106,6 +106,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		asJSON      = fs.Bool("json", false, "print the report as JSON")
 		quiet       = fs.Bool("quiet", false, "no progress lines on stderr")
 		keys        = fs.Int("keys", 1, "keys of each kind to create at setup; requests go round robin over them")
+		policyFile  = fs.String("key-policy", "", "file holding the key policy of the keys the run creates (default: the server's default policy)")
 		ids         keyIDs
 	)
 	fs.Var(&ids, "key-id", "use this key (id, ARN or alias; repeatable or comma-separated) instead of creating any; requests go round robin over those that fit")
@@ -125,6 +126,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return benchFail(stderr, 2, "operations: "+strings.Join(loadgen.OperationNames(), ", "), "--mix: %v", err)
 	}
+	var keyPolicy []byte
+	if *policyFile != "" {
+		if keyPolicy, err = os.ReadFile(*policyFile); err != nil {
+			return benchFail(stderr, 2, "--key-policy names a JSON key policy document", "--key-policy: %v", err)
+		}
+	}
 	cfg := loadgen.Config{
 		Endpoint:        cmp.Or(*endpoint, os.Getenv("AWS_ENDPOINT_URL_KMS"), os.Getenv("AWS_ENDPOINT_URL")),
 		Region:          cmp.Or(*region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1"),
@@ -136,6 +143,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		KeySpec:         strings.ToUpper(*keySpec),
 		KeyIDs:          ids,
 		Keys:            *keys,
+		KeyPolicy:       string(keyPolicy),
 		Payload:         *payload,
 		Pool:            *pool,
 		Concurrency:     *concurrency,

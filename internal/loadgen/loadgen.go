@@ -49,8 +49,12 @@ type Config struct {
 	KeySpec string   // spec of the keys created at setup ("": SYMMETRIC_DEFAULT and defaults per usage)
 	KeyIDs  []string // use these keys instead of creating some; requests go round robin over those that fit
 	Keys    int      // keys of each kind to create at setup, requests going round robin over them (default 1)
-	Payload int      // plaintext/message bytes; NumberOfBytes for generate-data-key, generate-random (default 256)
-	Pool    int      // prepared ciphertexts, signatures, MACs for decrypt, re-encrypt, verify, verify-mac (default 100)
+	// KeyPolicy is the key policy of the keys the run creates ("": the
+	// server's default). It must let the caller use and schedule the
+	// deletion of the keys.
+	KeyPolicy string
+	Payload   int // plaintext/message bytes; NumberOfBytes for generate-data-key, generate-random (default 256)
+	Pool      int // prepared ciphertexts, signatures, MACs for decrypt, re-encrypt, verify, verify-mac (default 100)
 
 	Concurrency int           // closed loop: workers; open loop: max requests in flight (default 16)
 	Rate        float64       // open loop: requests per second; 0: closed loop

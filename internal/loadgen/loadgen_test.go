@@ -273,3 +273,18 @@ func TestSpreadOverKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyPolicy checks that KeyPolicy becomes the policy of the keys the
+// run creates: one that denies Encrypt makes every Encrypt fail.
+func TestKeyPolicy(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	cfg := config(t, s.Endpoint, "encrypt")
+	cfg.Count = 5
+	cfg.KeyPolicy = `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + servertest.Account + `:root"},"Action":"kms:*","Resource":"*"},
+		{"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]}`
+	rep := run(t, cfg)
+	if rep.Errors != 5 || len(rep.ErrorsByType) != 1 || rep.ErrorsByType[0].Type != "AccessDeniedException" {
+		t.Fatalf("errors = %d %+v, want 5 AccessDeniedException", rep.Errors, rep.ErrorsByType)
+	}
+}

@@ -36,6 +36,7 @@ type createKeyIn struct {
 	Description string `json:"Description"`
 	KeySpec     string `json:"KeySpec"`
 	KeyUsage    string `json:"KeyUsage"`
+	Policy      string `json:"Policy,omitempty"`
 }
 
 type scheduleKeyDeletionIn struct {
@@ -280,7 +281,7 @@ func (r *runner) resolveKeys(ctx context.Context) error {
 		ks := make([]*key, r.cfg.Keys)
 		err := r.parallel(ctx, len(ks), func(i int) error {
 			var o keyMetadataOut
-			if err := r.c.call(ctx, OpCreateKey.Target(), createKeyIn{Description: "openkms bench", KeySpec: s, KeyUsage: usage}, &o); err != nil {
+			if err := r.c.call(ctx, OpCreateKey.Target(), createKeyIn{Description: "openkms bench", KeySpec: s, KeyUsage: usage, Policy: r.cfg.KeyPolicy}, &o); err != nil {
 				return fmt.Errorf("creating a %s key: %w", s, err)
 			}
 			if o.KeyMetadata.KeyID == "" {
@@ -449,7 +450,7 @@ func (r *runner) prepare(ctx context.Context) error {
 			if strings.HasPrefix(spec, "RSA_") && r.cfg.Mix.Has(OpSign, OpVerify) {
 				usage = "SIGN_VERIFY"
 			}
-			ins = append(ins, createKeyIn{Description: "openkms bench (create-key)", KeySpec: spec, KeyUsage: usage})
+			ins = append(ins, createKeyIn{Description: "openkms bench (create-key)", KeySpec: spec, KeyUsage: usage, Policy: r.cfg.KeyPolicy})
 		default:
 			return fmt.Errorf("operation %s is not supported", e.Op)
 		}
