@@ -215,7 +215,8 @@ func New(cfg Config) (*Logger, error) {
 // Both log loudly. If ctx ends while the batch is being written, the record
 // may still be written.
 func (l *Logger) Log(ctx context.Context, ev Event) error {
-	body, err := cutBody(ev.normalize(l.now()))
+	ev = ev.normalize(l.now())
+	body, err := eventBody(&ev)
 	if err != nil {
 		return l.failed(fmt.Errorf("encode event: %w", err))
 	}
