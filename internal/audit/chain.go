@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 )
 
@@ -50,9 +51,9 @@ type chainState struct {
 // chainLine appends the chain object to body (a JSON object with its two
 // closing braces cut off) and returns the complete line and its hash.
 func chainLine(body []byte, seq uint64, prevHash string) ([]byte, string) {
-	n := len(body) + 48 + 20 + 2*hashHexLen
-	line := make([]byte, 0, n)
-	line = append(line, body...)
+	// The line is built in body's own array when it has room (eventBody
+	// leaves some): a record's body is used for nothing else.
+	line := slices.Grow(body, 48+20+2*hashHexLen)
 	line = append(line, `,"chain":{"seq":`...)
 	line = strconv.AppendUint(line, seq, 10)
 	line = append(line, `,"prevHash":"`...)

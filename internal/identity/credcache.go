@@ -47,7 +47,7 @@ func (c *credentialCache) lookup(r storage.Reader, accessKeyID string, keyRaw []
 		return sigv4.Credential{}, false
 	}
 	if e.owner != "" {
-		raw, err := r.Get(e.owner)
+		raw, err := storage.Peek(r, e.owner)
 		if err != nil || !bytes.Equal(e.ownerRaw, raw) {
 			return sigv4.Credential{}, false
 		}

@@ -15,6 +15,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -169,14 +170,14 @@ func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID string) (sigv4.
 		hit      bool
 	)
 	err := s.store.View(ctx, func(r storage.Reader) error {
-		b, err := r.Get(prefixAccessKey + accessKeyID)
+		b, err := storage.Peek(r, prefixAccessKey+accessKeyID) // not kept beyond this function
 		if err != nil {
 			return err
 		}
 		if cached, hit = s.creds.lookup(r, accessKeyID, b, s.now()); hit {
 			return nil
 		}
-		keyRaw = b
+		keyRaw = bytes.Clone(b)
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return fmt.Errorf("identity: decoding access key %s: %w", accessKeyID, err)
 		}

@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -51,19 +50,20 @@ var crossAccountActions = map[string]bool{
 	"kms:Sign": true, "kms:Verify": true, "kms:VerifyMac": true,
 }
 
-// policyCache keeps parsed policies by the SHA-256 of their text, so a
-// policy is parsed once, not on every request.
+// policyCache keeps parsed policies by their text, so a policy is parsed
+// once, not on every request. Looking one up hashes the text in place; it
+// copies nothing.
 type policyCache struct {
 	mu sync.RWMutex
-	m  map[[32]byte]*policy.Policy
+	m  map[policy.Kind]map[string]*policy.Policy
+	n  int
 }
 
 const maxCachedPolicies = 8192
 
 func (pc *policyCache) get(doc string, kind policy.Kind) (*policy.Policy, error) {
-	h := sha256.Sum256(append([]byte{byte(kind)}, doc...))
 	pc.mu.RLock()
-	p, ok := pc.m[h]
+	p, ok := pc.m[kind][doc]
 	pc.mu.RUnlock()
 	if ok {
 		return p, nil
@@ -73,10 +73,14 @@ func (pc *policyCache) get(doc string, kind policy.Kind) (*policy.Policy, error)
 		return nil, err
 	}
 	pc.mu.Lock()
-	if pc.m == nil || len(pc.m) >= maxCachedPolicies {
-		pc.m = make(map[[32]byte]*policy.Policy)
+	if pc.m == nil || pc.n >= maxCachedPolicies {
+		pc.m, pc.n = make(map[policy.Kind]map[string]*policy.Policy), 0
 	}
-	pc.m[h] = p
+	if pc.m[kind] == nil {
+		pc.m[kind] = make(map[string]*policy.Policy)
+	}
+	pc.m[kind][doc] = p
+	pc.n++
 	pc.mu.Unlock()
 	return p, nil
 }

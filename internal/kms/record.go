@@ -383,7 +383,7 @@ const maxCachedRecords = 16384
 
 func (rc *recordCache) get(r storage.Reader, region, account, keyID string) (*keyRecord, error) {
 	key := keyStorageKey(region, account, keyID)
-	raw, err := r.Get(key)
+	raw, err := storage.Peek(r, key) // not kept: copied below if cached
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +401,7 @@ func (rc *recordCache) get(r storage.Reader, region, account, keyID string) (*ke
 	if rc.m == nil || len(rc.m) >= maxCachedRecords {
 		rc.m = make(map[string]cachedRecord)
 	}
-	rc.m[key] = cachedRecord{raw: raw, rec: &k}
+	rc.m[key] = cachedRecord{raw: bytes.Clone(raw), rec: &k}
 	rc.mu.Unlock()
 	return &k, nil
 }

@@ -62,6 +62,23 @@ type Reader interface {
 	Scan(prefix, after string, fn func(key string, value []byte) (more bool, err error)) error
 }
 
+// Peeker is a Reader that can show a value without copying it.
+type Peeker interface {
+	// Peek is Get without the copy: the value is valid only until the
+	// transaction's function returns, and must not be modified or kept.
+	Peek(key string) ([]byte, error)
+}
+
+// Peek returns the value under key, without copying it when r is a Peeker:
+// for comparing a record with a cached copy, which most reads on the
+// request path do. The same rules as Peeker.Peek apply to the result.
+func Peek(r Reader, key string) ([]byte, error) {
+	if p, ok := r.(Peeker); ok {
+		return p.Peek(key)
+	}
+	return r.Get(key)
+}
+
 // Writer reads and writes within a transaction.
 type Writer interface {
 	Reader

@@ -372,6 +372,25 @@ func (t *txn) Get(key string) ([]byte, error) {
 	return append([]byte{}, v...), nil
 }
 
+// Peek implements storage.Peeker: the value is bbolt's own (in the
+// memory-mapped file, read-only), valid until fn returns.
+func (t *txn) Peek(key string) ([]byte, error) {
+	if t.done {
+		return nil, errTxDone
+	}
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	k, v := t.b.Cursor().Seek([]byte(key))
+	if k == nil || string(k) != key {
+		return nil, storage.ErrNotFound
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
 // Scan implements storage.Reader. The value passed to fn is a copy that is
 // reused for the next key. fn may write through the same Writer: Scan then
 // continues strictly after the last key it passed to fn, in the bucket as fn

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"ValuesOwnedByCaller", testValuesOwnedByCaller},
 		{"BinaryValues", testBinaryValues},
 		{"EmptyValue", testEmptyValue},
+		{"Peek", testPeek},
 		{"KeyLimits", testKeyLimits},
 		{"ScanOrder", testScanOrder},
 		{"ScanPrefix", testScanPrefix},
@@ -261,6 +262,43 @@ func testBinaryValues(t *testing.T, s storage.Store) {
 	}
 	for k, v := range values {
 		wantValue(t, s, k, v)
+	}
+}
+
+// testPeek checks storage.Peek, through the store's Peeker if it has one:
+// the same values as Get, in a View and in an Update (its own writes
+// included), and ErrNotFound for a missing key.
+func testPeek(t *testing.T, s storage.Store) {
+	put(t, s, "peek/a", []byte("alpha"))
+	put(t, s, "peek/empty", nil)
+	check := func(r storage.Reader, key, want string) {
+		t.Helper()
+		got, err := storage.Peek(r, key)
+		if err != nil || string(got) != want {
+			t.Errorf("Peek(%q) = %q, %v; want %q", key, got, err, want)
+		}
+	}
+	err := s.View(t.Context(), func(r storage.Reader) error {
+		check(r, "peek/a", "alpha")
+		check(r, "peek/empty", "")
+		if _, err := storage.Peek(r, "peek/missing"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Peek of a missing key: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(t.Context(), func(w storage.Writer) error {
+		if err := w.Put("peek/b", []byte("beta")); err != nil {
+			return err
+		}
+		check(w, "peek/b", "beta")
+		check(w, "peek/a", "alpha")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
