@@ -89,51 +89,118 @@ func (pc *policyCache) get(doc string, kind policy.Kind) (*policy.Policy, error)
 type authzRequest struct {
 	action string     // "kms:Encrypt"
 	key    *keyRecord // nil for operations without a key
-	ctx    policy.ContextMap
-	ec     map[string]string // the request's encryption context, for grant constraints
+	caller Caller
+	// ctx holds the request's own condition keys (encryption context,
+	// algorithm, ...); the caller's and the key's are worked out on demand
+	// by requestContext.
+	ctx policy.ContextMap
+	ec  map[string]string // the request's encryption context, for grant constraints
 	// grantUsed, if set, receives the grant that allowed the request.
 	grantUsed **grantRecord
+	// evaluated is the context decide evaluated the policies against.
+	evaluated *requestContext
 }
 
-// newAuthz starts an authorization request with the caller's and the key's
-// condition keys set.
+// newAuthz starts an authorization request.
 func newAuthz(c Caller, action string, k *keyRecord) *authzRequest {
-	r := &authzRequest{action: action, key: k, ctx: make(policy.ContextMap, 24)}
-	r.ctx.AddPrincipalKeys(policyPrincipal(c.Principal))
-	for k, v := range c.Principal.Tags.Map() {
-		r.ctx.Set("aws:PrincipalTag/"+k, v)
+	return &authzRequest{action: action, key: k, caller: c, ctx: make(policy.ContextMap, 4)}
+}
+
+// requestContext is the policy.Context of one authorization. The request's
+// own keys come first; the caller's, the key's and the time's are worked
+// out only when a policy condition asks for one, so a request whose
+// policies have no conditions builds none of them.
+type requestContext struct {
+	r   *authzRequest
+	now time.Time
+	s   *Service
+	ctx context.Context
+	// principal holds the caller's principal and tag keys and the key's
+	// resource tags, built on first use.
+	principal policy.ContextMap
+}
+
+func (rc *requestContext) Lookup(lowerKey string) ([]string, bool) {
+	if v, ok := rc.r.ctx.Lookup(lowerKey); ok {
+		return v, true
 	}
-	if c.SourceIP != "" {
-		r.ctx.Set("aws:SourceIp", c.SourceIP)
-	}
-	r.ctx.Set("aws:SecureTransport", strconv.FormatBool(c.SecureTransport))
-	if c.SourceVpc != "" {
-		r.ctx.Set("aws:SourceVpc", c.SourceVpc)
-	}
-	if c.SourceVpce != "" {
-		r.ctx.Set("aws:SourceVpce", c.SourceVpce)
-	}
-	if c.ViaService != "" {
-		r.ctx.Set("kms:ViaService", c.ViaService)
-		r.ctx.Set("aws:CalledVia", c.CalledVia)
-		r.ctx.Set("aws:CalledViaFirst", c.CalledVia)
-		r.ctx.Set("aws:CalledViaLast", c.CalledVia)
-		r.ctx.Set("aws:ViaAWSService", "true")
-	} else {
-		r.ctx.Set("aws:ViaAWSService", "false")
+	c, k := &rc.r.caller, rc.r.key
+	one := func(v string) ([]string, bool) { return []string{v}, true }
+	switch lowerKey {
+	case "aws:currenttime":
+		return one(rc.now.Format(time.RFC3339))
+	case "aws:epochtime":
+		return one(strconv.FormatInt(rc.now.Unix(), 10))
+	case "aws:sourceip":
+		if c.SourceIP != "" {
+			return one(c.SourceIP)
+		}
+		return nil, false
+	case "aws:securetransport":
+		return one(strconv.FormatBool(c.SecureTransport))
+	case "aws:sourcevpc":
+		if c.SourceVpc != "" {
+			return one(c.SourceVpc)
+		}
+		return nil, false
+	case "aws:sourcevpce":
+		if c.SourceVpce != "" {
+			return one(c.SourceVpce)
+		}
+		return nil, false
+	case "aws:viaawsservice":
+		return one(strconv.FormatBool(c.ViaService != ""))
+	case "kms:viaservice":
+		if c.ViaService != "" {
+			return one(c.ViaService)
+		}
+		return nil, false
+	case "aws:calledvia", "aws:calledviafirst", "aws:calledvialast":
+		if c.ViaService != "" {
+			return one(c.CalledVia)
+		}
+		return nil, false
 	}
 	if k != nil {
-		r.ctx.Set("kms:KeyOrigin", k.Origin)
-		r.ctx.Set("kms:KeySpec", k.KeySpec)
-		r.ctx.Set("kms:CustomerMasterKeySpec", k.KeySpec)
-		r.ctx.Set("kms:KeyUsage", k.KeyUsage)
-		r.ctx.Set("kms:CustomerMasterKeyUsage", k.KeyUsage)
-		r.ctx.Set("kms:MultiRegion", "false")
-		for _, t := range k.Tags {
-			r.ctx.Set("aws:ResourceTag/"+t.Key, t.Value)
+		switch lowerKey {
+		case "kms:keyorigin":
+			return one(k.Origin)
+		case "kms:keyspec", "kms:customermasterkeyspec":
+			return one(k.KeySpec)
+		case "kms:keyusage", "kms:customermasterkeyusage":
+			return one(k.KeyUsage)
+		case "kms:multiregion":
+			return one("false")
+		case "kms:resourcealiases":
+			aliases, err := rc.s.aliasesOf(rc.ctx, k)
+			if err != nil || len(aliases) == 0 {
+				return nil, false
+			}
+			return aliases, true
+		case "kms:trailingdayswithoutkeyusage":
+			if rc.s.usage == nil {
+				return nil, false
+			}
+			days, err := rc.s.usage.TrailingDaysWithoutUse(rc.ctx, k.arn(), k.CreationDate, rc.s.now())
+			if err != nil {
+				return nil, false
+			}
+			return one(strconv.FormatInt(days, 10))
 		}
 	}
-	return r
+	if rc.principal == nil {
+		rc.principal = policy.ContextMap{}
+		rc.principal.AddPrincipalKeys(policyPrincipal(c.Principal))
+		for t, v := range c.Principal.Tags.Map() {
+			rc.principal.Set("aws:PrincipalTag/"+t, v)
+		}
+		if k != nil {
+			for _, t := range k.Tags {
+				rc.principal.Set("aws:ResourceTag/"+t.Key, t.Value)
+			}
+		}
+	}
+	return rc.principal.Lookup(lowerKey)
 }
 
 // withEncryptionContext adds kms:EncryptionContext:<key> and
@@ -207,13 +274,8 @@ func (s *Service) decide(ctx context.Context, c Caller, r *authzRequest) (Decisi
 	if r.key != nil {
 		resource = r.key.arn()
 	}
-	now := s.now().UTC()
-	r.ctx.Set("aws:CurrentTime", now.Format(time.RFC3339))
-	r.ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	req := &policy.Request{Principal: policyPrincipal(c.Principal), Action: r.action, Resource: resource, Context: r.ctx}
-	if r.key != nil {
-		req.Context = &lazyContext{ContextMap: r.ctx, key: r.key, s: s, ctx: ctx}
-	}
+	r.evaluated = &requestContext{r: r, now: s.now().UTC(), s: s, ctx: ctx}
+	req := &policy.Request{Principal: policyPrincipal(c.Principal), Action: r.action, Resource: resource, Context: r.evaluated}
 
 	// The caller's IAM policies. The root user has all IAM permissions.
 	iamAllow, iamDeny := c.Principal.Type == principal.TypeRoot, false
@@ -376,32 +438,4 @@ func decryptNeed(op string, ec map[string]string, algorithm string) need {
 		action = "kms:ReEncryptFrom"
 	}
 	return requires(action, withEC(ec), withValue("kms:EncryptionAlgorithm", orDefault(algorithm)))
-}
-
-// lazyContext computes the condition keys that cost a lookup only when a
-// policy asks for them: kms:TrailingDaysWithoutKeyUsage and
-// kms:ResourceAliases.
-type lazyContext struct {
-	policy.ContextMap
-	key *keyRecord
-	s   *Service
-	ctx context.Context
-}
-
-func (l *lazyContext) Lookup(lowerKey string) ([]string, bool) {
-	if lowerKey == "kms:resourcealiases" {
-		aliases, err := l.s.aliasesOf(l.ctx, l.key)
-		if err != nil || len(aliases) == 0 {
-			return nil, false
-		}
-		return aliases, true
-	}
-	if lowerKey == "kms:trailingdayswithoutkeyusage" && l.s.usage != nil {
-		days, err := l.s.usage.TrailingDaysWithoutUse(l.ctx, l.key.arn(), l.key.CreationDate, l.s.now())
-		if err != nil {
-			return nil, false
-		}
-		return []string{strconv.FormatInt(days, 10)}, true
-	}
-	return l.ContextMap.Lookup(lowerKey)
 }

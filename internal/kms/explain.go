@@ -80,7 +80,7 @@ func (s *Service) Explain(ctx context.Context, p principal.Principal, region, ac
 	if k != nil {
 		resource = k.arn()
 	}
-	req := &policy.Request{Principal: policyPrincipal(p), Action: action, Resource: resource, Context: r.ctx}
+	req := &policy.Request{Principal: policyPrincipal(p), Action: action, Resource: resource, Context: r.evaluated}
 	if k != nil {
 		if kp, err := s.policyCache.get(k.Policy, policy.KindKey); err == nil {
 			e.KeyPolicy = kp.Explain(req).String()
