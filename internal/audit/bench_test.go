@@ -49,7 +49,7 @@ func BenchmarkEncodeRecord(b *testing.B) {
 	now := time.Now()
 	for b.Loop() {
 		ev := sampleEvent(1).normalize(now)
-		body, err := eventBody(&ev)
+		body, err := eventBody(nil, &ev)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func BenchmarkEventBody(b *testing.B) {
 	ev := sampleEvent(1).normalize(time.Now())
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := eventBody(&ev); err != nil {
+		if _, err := eventBody(nil, &ev); err != nil {
 			b.Fatal(err)
 		}
 	}

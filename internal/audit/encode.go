@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -92,19 +93,27 @@ func appendEvent(b []byte, e *Event) []byte {
 	return append(b, '}')
 }
 
-// eventBody is cutBody for an event: its encoding without the two closing
-// braces, from appendEvent, or from encoding/json in the rare case
-// appendEvent leaves to it (a time outside years 0-9999, a Parameters value
-// of a kind no decoded document has), so errors stay encoding/json's.
-func eventBody(e *Event) ([]byte, error) {
+// eventBody is cutBody for an event, appended to dst: its encoding without
+// the two closing braces, from appendEvent, or from encoding/json in the
+// rare case appendEvent leaves to it (a time outside years 0-9999, a
+// Parameters value of a kind no decoded document has), so errors stay
+// encoding/json's.
+func eventBody(dst []byte, e *Event) ([]byte, error) {
 	if y := e.EventTime.Year(); y >= 0 && y <= 9999 {
-		b := appendEvent(make([]byte, 0, 2048), e)
-		if b != nil {
+		if b := appendEvent(dst, e); b != nil {
 			return b[:len(b)-2], nil // the event's and the openkms object's braces
 		}
 	}
 	return cutBody(e)
 }
+
+// bodyPool recycles record buffers: a record's body is encoded into one, its
+// line built in the same array (chainLine), and the buffer comes back once
+// the sink has written the batch.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxPooledBody bounds the buffers kept for reuse.
+const maxPooledBody = 16 << 10
 
 func appendUserIdentity(b []byte, u *UserIdentity) []byte {
 	b = append(b, `{"type":`...)

@@ -50,7 +50,7 @@ func TestAppendEventMatchesMarshal(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("event %d:\n got %s\nwant %s", i, got, want)
 			}
-			body, err := eventBody(&e)
+			body, err := eventBody(nil, &e)
 			if err != nil || !bytes.Equal(body, want[:len(want)-2]) {
 				t.Errorf("event %d: eventBody = %s, %v", i, body, err)
 			}
@@ -63,17 +63,17 @@ func TestAppendEventMatchesMarshal(t *testing.T) {
 func TestEventBodyFallsBack(t *testing.T) {
 	e := sampleEvent(1)
 	e.EventTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := eventBody(&e); err == nil {
+	if _, err := eventBody(nil, &e); err == nil {
 		t.Error("year 10000: want encoding/json's error")
 	}
 	e = sampleEvent(1)
 	e.ResponseElements = Parameters{m: map[string]any{"n": json.Number("01")}}
-	if _, err := eventBody(&e); err == nil {
+	if _, err := eventBody(nil, &e); err == nil {
 		t.Error("invalid json.Number: want encoding/json's error")
 	}
 	e.ResponseElements = Parameters{m: map[string]any{"n": 3}}
 	want, _ := cutBody(&e)
-	if got, err := eventBody(&e); err != nil || !bytes.Equal(got, want) {
+	if got, err := eventBody(nil, &e); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("an int value: got %s, %v; want %s", got, err, want)
 	}
 }

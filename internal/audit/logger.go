@@ -95,6 +95,8 @@ type Logger struct {
 type pending struct {
 	body []byte     // event JSON without its two closing braces
 	done chan error // receives the batch's outcome; buffered
+	buf  *[]byte    // from bodyPool, holding body; returned after the write
+	line []byte     // the written line (in buf's array when it fit)
 }
 
 // Open opens the audit log in dir: a FileSink with files, the signing key
@@ -216,11 +218,13 @@ func New(cfg Config) (*Logger, error) {
 // may still be written.
 func (l *Logger) Log(ctx context.Context, ev Event) error {
 	ev = ev.normalize(l.now())
-	body, err := eventBody(&ev)
+	buf := bodyPool.Get().(*[]byte)
+	body, err := eventBody((*buf)[:0], &ev)
 	if err != nil {
+		bodyPool.Put(buf)
 		return l.failed(fmt.Errorf("encode event: %w", err))
 	}
-	p := &pending{body: body, done: make(chan error, 1)}
+	p := &pending{body: body, done: make(chan error, 1), buf: buf}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -471,6 +475,21 @@ func (l *Logger) digestLine(st *chainState, reason DigestReason, note *Recovery)
 	return line, nil
 }
 
+// recycle returns the batch's buffers to bodyPool once the sink is done
+// with their lines (a Sink keeps no record after Write returns).
+func recycle(batch []*pending) {
+	for _, p := range batch {
+		if p.buf == nil || p.line == nil {
+			continue
+		}
+		if cap(p.line) <= maxPooledBody {
+			*p.buf = p.line[:0]
+			bodyPool.Put(p.buf)
+		}
+		p.buf, p.body, p.line = nil, nil, nil
+	}
+}
+
 // commit writes one batch as a group commit and answers its callers.
 func (l *Logger) commit(batch []*pending) {
 	now := l.now()
@@ -492,6 +511,7 @@ func (l *Logger) commit(batch []*pending) {
 	var nbytes int
 	for _, p := range batch {
 		line, hash := chainLine(p.body, st.seq+1, st.hash)
+		p.line = line
 		st.seq, st.hash = st.seq+1, hash
 		st.sinceDigest++
 		lines = append(lines, line)
@@ -520,6 +540,7 @@ func (l *Logger) commit(batch []*pending) {
 	l.st.observe(time.Since(t0))
 	clear(lines)
 	l.lines = lines[:0]
+	recycle(batch)
 	if err != nil {
 		l.answer(batch, err)
 		return

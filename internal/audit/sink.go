@@ -21,7 +21,8 @@ type Sink interface {
 	// newline; records contain none). When Write returns nil the records
 	// are written (to the OS for a file); when it returns an error the sink
 	// has rolled back to its last durable point (see Sync) as far as it can,
-	// and none of records counts as written.
+	// and none of records counts as written. Write must not keep records,
+	// or any part of them, after it returns: the Logger reuses their memory.
 	Write(ctx context.Context, records [][]byte) error
 	// Sync makes every record written so far durable (FileSink: fsync).
 	// After an error, the sink has rolled back to its previous durable
