@@ -73,6 +73,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 // request (docs/BENCHMARKS.md, "Garbage collection").
 const serverGCPercent = 400
 
+// serverMemoryLimit is the server's soft memory limit unless GOMEMLIMIT is
+// set. GOGC=400 lets the heap grow to five times what is live; this bound
+// makes the collector run sooner instead once the Go heap nears 512 MiB
+// (tens of thousands of keys in use: the key caches hold about 6 KiB per
+// key, see docs/BENCHMARKS.md).
+const serverMemoryLimit = 512 << 20
+
 func runServer(args []string, stdout, stderr io.Writer) int {
 	cfg, err := serverConfig(args, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -84,6 +91,9 @@ func runServer(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(serverGCPercent)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(serverMemoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
