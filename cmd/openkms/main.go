@@ -134,6 +134,7 @@ func serverConfig(args []string, stdout, stderr io.Writer) (config.Server, error
 		"metrics":                     "metrics",
 		"quotas":                      "quotas",
 		"max-in-flight":               "max_in_flight",
+		"max-connections":             "max_connections",
 		"pprof-listen":                "pprof_listen",
 		"log-level":                   "log_level",
 		"log-format":                  "log_format",

@@ -93,6 +93,10 @@ type Server struct {
 	// MaxInFlight bounds the requests served at once (default 1024);
 	// beyond it requests get ThrottlingException at once.
 	MaxInFlight int `json:"max_in_flight"`
+	// MaxConnections bounds the client connections held open at once
+	// (default 4096); beyond it new connections wait in the listen backlog
+	// until one closes.
+	MaxConnections int `json:"max_connections"`
 	// Metrics is "on" (the default: GET /metrics, unauthenticated, on the
 	// API listener; restrict it to scrapers) or "off".
 	Metrics string `json:"metrics"`
@@ -227,6 +231,7 @@ var EnvVars = []struct {
 	{"OPENKMS_AUDIT_FAILURE", "audit_failure", "fail-closed (default) or fail-open"},
 	{"OPENKMS_QUOTAS", "quotas", "off (default), on (AWS's default rates), or rates such as symmetric=10000,rsa=500"},
 	{"OPENKMS_MAX_IN_FLIGHT", "max_in_flight", "requests served at once before ThrottlingException (default 1024)"},
+	{"OPENKMS_MAX_CONNECTIONS", "max_connections", "client connections held open at once (default 4096)"},
 	{"OPENKMS_METRICS", "metrics", "on (default): serve GET /metrics, unauthenticated; or off"},
 	{"OPENKMS_PPROF_LISTEN", "pprof_listen", "address for Go's pprof profiles (unauthenticated; loopback only), empty (default) for none"},
 	{"OPENKMS_LOG_LEVEL", "log_level", "debug, info, warn or error"},
@@ -312,6 +317,12 @@ func (c *Server) Set(field, val string) error {
 			return fmt.Errorf("must be a non-negative integer")
 		}
 		c.MaxInFlight = n
+	case "max_connections":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return fmt.Errorf("must be a non-negative integer")
+		}
+		c.MaxConnections = n
 	case "log_level":
 		c.LogLevel = val
 	case "log_format":

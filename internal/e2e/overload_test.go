@@ -2,6 +2,9 @@ package e2e_test
 
 import (
 	"errors"
+	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,5 +110,44 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	if _, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: out.KeyMetadata.KeyId}); err != nil {
 		t.Errorf("DescribeKey after the burst: %v", err)
+	}
+}
+
+// TestMaxConnections: with a bound of two connections, two idle clients
+// hold both slots and a third client is not served; once one closes, the
+// third is.
+func TestMaxConnections(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Config: func(c *config.Server) { c.MaxConnections = 2 }})
+	addr := strings.TrimPrefix(s.Endpoint, "http://")
+	var held []net.Conn
+	for range 2 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		held = append(held, conn)
+	}
+	healthz := func(timeout time.Duration) error {
+		hc := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := hc.Get(s.Endpoint + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+	// Both slots are held (the server has accepted the two connections,
+	// which sent nothing): a third is left in the backlog.
+	time.Sleep(100 * time.Millisecond)
+	if err := healthz(300 * time.Millisecond); err == nil {
+		t.Fatal("a third connection was served while two of two slots were held")
+	}
+	held[0].Close()
+	if err := healthz(5 * time.Second); err != nil {
+		t.Fatalf("after a slot was freed: %v", err)
 	}
 }

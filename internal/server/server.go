@@ -188,6 +188,11 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 		}
 	}
+	maxConns := cfg.MaxConnections
+	if maxConns == 0 {
+		maxConns = DefaultMaxConnections
+	}
+	ln = newLimitListener(ln, maxConns)
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
