@@ -359,15 +359,9 @@ func checkKey(key string) error {
 // Get implements storage.Reader. The returned value is a copy owned by the
 // caller; an empty stored value is returned as a non-nil empty slice.
 func (t *txn) Get(key string) ([]byte, error) {
-	if t.done {
-		return nil, errTxDone
-	}
-	if err := checkKey(key); err != nil {
+	v, err := t.Peek(key)
+	if err != nil {
 		return nil, err
-	}
-	k, v := t.b.Cursor().Seek([]byte(key))
-	if k == nil || string(k) != key {
-		return nil, storage.ErrNotFound
 	}
 	return append([]byte{}, v...), nil
 }
