@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli-e2e.sh drives a running OpenKMS server with the AWS CLI, as users do:
-# keys, aliases, encryption, data keys, tags and the key lifecycle.
+# keys, aliases, encryption, data keys, tags, the key lifecycle, and ML-DSA
+# signing from a client-computed mu (EXTERNAL_MU).
 #
 # Usage: scripts/cli-e2e.sh ENDPOINT
 #
@@ -103,5 +104,24 @@ cancelled=$(kms cancel-key-deletion --key-id "$key_id" --query KeyId --output te
 # As in AWS KMS, a key whose deletion is cancelled is disabled.
 want "key state after cancel-key-deletion" \
 	"$(kms describe-key --key-id "$key_id" --query KeyMetadata.KeyState --output text)" Disabled
+
+step sign with ML-DSA EXTERNAL_MU, verify RAW
+# The client computes FIPS 204's mu itself from GetPublicKey's key (Python's
+# hashlib, not OpenKMS code): mu = SHAKE256(SHAKE256(pk, 64) || 0 || 0 || M, 64).
+mldsa_id=$(kms create-key --key-spec ML_DSA_65 --key-usage SIGN_VERIFY --query KeyMetadata.KeyId --output text)
+kms get-public-key --key-id "$mldsa_id" --query PublicKey --output text | base64 -d >"$work/mldsa.spki"
+printf 'a message for ML-DSA' >"$work/msg.bin"
+python3 - "$work/mldsa.spki" "$work/msg.bin" "$work/mu.bin" <<'PY'
+import hashlib, sys
+spki, msg = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+pk = spki[-1952:]  # ML-DSA-65's public key ends the SubjectPublicKeyInfo
+tr = hashlib.shake_256(pk).digest(64)
+open(sys.argv[3], "wb").write(hashlib.shake_256(tr + b"\x00\x00" + msg).digest(64))
+PY
+kms sign --key-id "$mldsa_id" --message "fileb://$work/mu.bin" --message-type EXTERNAL_MU \
+	--signing-algorithm ML_DSA_SHAKE_256 --query Signature --output text | base64 -d >"$work/mldsa.sig"
+want "verify RAW of an EXTERNAL_MU signature" \
+	"$(kms verify --key-id "$mldsa_id" --message "fileb://$work/msg.bin" --message-type RAW \
+		--signing-algorithm ML_DSA_SHAKE_256 --signature "fileb://$work/mldsa.sig" --query SignatureValid --output text)" True
 
 echo "cli-e2e: ok"

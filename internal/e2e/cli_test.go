@@ -14,6 +14,7 @@ import (
 func TestCLI(t *testing.T) {
 	requireTool(t, "aws")
 	requireTool(t, "bash")
+	requireTool(t, "python3") // the ML-DSA step computes mu with hashlib
 	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "cli-e2e.sh"))
 	if err != nil {
 		t.Fatal(err)
