@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/openkms/openkms/internal/audit"
+	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/kms"
 	"github.com/openkms/openkms/internal/kmserr"
 )
@@ -32,7 +33,7 @@ func (h *Handler) auditEvent(r *http.Request, reqID string, x exchange, trace *k
 		ev.UserIdentity = audit.IdentityFromPrincipal(x.auth.Principal)
 	default:
 		ev.AWSRegion = scopeRegion(r)
-		ev.UserIdentity = audit.UnauthenticatedIdentity(claimedAccessKeyID(r))
+		ev.UserIdentity = audit.UnauthenticatedIdentity(sigv4.ClaimedAccessKeyID(r))
 	}
 	if audit.KnownOperation(x.op) && x.body != nil {
 		ev.RequestParameters = audit.SanitizeRequest(x.op, x.body)
@@ -47,20 +48,6 @@ func (h *Handler) auditEvent(r *http.Request, reqID string, x exchange, trace *k
 		ev.ResponseElements = audit.SanitizeResponse(x.op, x.result)
 	}
 	return ev
-}
-
-// claimedAccessKeyID is the access key id a request claims in its
-// Authorization header or pre-signed query, for the record of a request
-// that failed authentication. It is never trusted for anything else.
-func claimedAccessKeyID(r *http.Request) string {
-	cred := r.URL.Query().Get("X-Amz-Credential")
-	if a := r.Header.Get("Authorization"); a != "" {
-		if _, after, ok := strings.Cut(a, "Credential="); ok {
-			cred = after
-		}
-	}
-	akid, _, _ := strings.Cut(cred, "/")
-	return truncate(akid, 128)
 }
 
 // scopeRegion is the region a request's credential scope claims.

@@ -49,7 +49,7 @@ var allowed = map[string][]string{
 	"internal/auth/sigv4":              {"internal/kmserr", "internal/principal"},
 	"internal/identity":                {"internal/arn", "internal/auth/sigv4", "internal/policy", "internal/principal", "internal/rootkey", "internal/storage"},
 	"internal/keywrap":                 {},
-	"internal/iamapi":                  {"internal/arn", "internal/auth/sigv4", "internal/identity", "internal/kmserr", "internal/policy", "internal/principal"},
+	"internal/iamapi":                  {"internal/arn", "internal/audit", "internal/auth/sigv4", "internal/identity", "internal/kmserr", "internal/policy", "internal/principal"},
 	"internal/kms":                     {"internal/arn", "internal/usage", "internal/ciphertext", "internal/keymaterial", "internal/keywrap", "internal/kmserr", "internal/policy", "internal/principal", "internal/rootkey", "internal/storage"},
 	"internal/api":                     {"internal/audit", "internal/quota", "internal/metrics", "internal/usage", "internal/auth/sigv4", "internal/kms", "internal/kmserr"},
 	"internal/server":                  {"internal/api", "internal/audit", "internal/quota", "internal/metrics", "internal/usage", "internal/kmserr", "internal/backup", "internal/principal", "internal/iamapi", "internal/auth/sigv4", "internal/config", "internal/hsm", "internal/rootkey/pkcs11root", "internal/identity", "internal/kms", "internal/rootkey", "internal/rootkey/fileroot", "internal/storage", "internal/storage/boltstore", "internal/storage/pgstore"},

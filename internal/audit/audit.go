@@ -38,11 +38,18 @@ import (
 
 // Constant CloudTrail fields that Log fills in.
 const (
-	EventVersion    = "1.11"
-	EventSource     = "kms.amazonaws.com"
-	EventTypeAPI    = "AwsApiCall"
-	EventCategory   = "Management"
-	ResourceTypeKey = "AWS::KMS::Key"
+	EventVersion = "1.11"
+	EventSource  = "kms.amazonaws.com"
+	// EventSourceIAM and EventSourceSTS are the sources of IAM and STS
+	// calls, as CloudTrail names them; EventSourceAdmin is OpenKMS's own
+	// admin API (CreateAccount). An event's EventSource is one of the four;
+	// any other value is replaced by EventSource.
+	EventSourceIAM   = "iam.amazonaws.com"
+	EventSourceSTS   = "sts.amazonaws.com"
+	EventSourceAdmin = "admin.openkms"
+	EventTypeAPI     = "AwsApiCall"
+	EventCategory    = "Management"
+	ResourceTypeKey  = "AWS::KMS::Key"
 	// TimeFormat is the layout of eventTime: RFC 3339, UTC, seconds.
 	TimeFormat = "2006-01-02T15:04:05Z"
 )
@@ -309,11 +316,16 @@ func truncate(s string, n int) string {
 // works on a copy.
 func (ev Event) normalize(now time.Time) Event {
 	ev.EventVersion = EventVersion
-	ev.EventSource = EventSource
 	ev.EventType = EventTypeAPI
 	ev.EventCategory = EventCategory
 	ev.ManagementEvent = true
-	ev.ReadOnly = ReadOnly(ev.EventName)
+	switch ev.EventSource {
+	case EventSourceIAM, EventSourceSTS, EventSourceAdmin:
+		ev.ReadOnly = queryReadOnly(ev.EventName)
+	default:
+		ev.EventSource = EventSource
+		ev.ReadOnly = ReadOnly(ev.EventName)
+	}
 	if ev.EventTime.IsZero() {
 		ev.EventTime = now
 	}

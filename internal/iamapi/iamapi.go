@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openkms/openkms/internal/audit"
 	"github.com/openkms/openkms/internal/auth/sigv4"
 	"github.com/openkms/openkms/internal/identity"
 	"github.com/openkms/openkms/internal/principal"
@@ -67,6 +68,15 @@ type Config struct {
 	// Logger receives one debug line per request and errors; never
 	// parameters or secrets. Nil discards.
 	Logger *slog.Logger
+	// Audit, if set, records every request (the CloudTrail-shaped record
+	// of package audit, with eventSource iam/sts.amazonaws.com) before its
+	// response is written; a request whose record cannot be written fails.
+	Audit Auditor
+}
+
+// Auditor records one request; *audit.Logger is one.
+type Auditor interface {
+	Log(ctx context.Context, ev audit.Event) error
 }
 
 // Handler serves the IAM, STS and admin Query APIs. It is safe for
@@ -74,6 +84,7 @@ type Config struct {
 type Handler struct {
 	ids      *identity.Store
 	admin    string
+	audit    Auditor
 	verifier map[string]*sigv4.Verifier // by signing service
 	log      *slog.Logger
 	ops      map[string]*operation
@@ -84,7 +95,7 @@ var _ http.Handler = (*Handler)(nil)
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
-	h := &Handler{ids: cfg.Identity, admin: cfg.AdminAccount, log: cfg.Logger}
+	h := &Handler{ids: cfg.Identity, admin: cfg.AdminAccount, log: cfg.Logger, audit: cfg.Audit}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -159,6 +170,17 @@ func (s service) namespace() string {
 	return iamNamespace
 }
 
+// eventSource is the audit eventSource of the API's calls.
+func (s service) eventSource() string {
+	switch s {
+	case serviceSTS:
+		return audit.EventSourceSTS
+	case serviceAdmin:
+		return audit.EventSourceAdmin
+	}
+	return audit.EventSourceIAM
+}
+
 // signingName is the SigV4 service name of the credential scope.
 func (s service) signingName() string {
 	if s == serviceSTS {
@@ -191,85 +213,133 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
-	svc := serviceIAM
-	name, err := h.serve(w, r, reqID, &svc)
+	x := &exchange{svc: serviceIAM}
+	err := h.serve(w, r, x)
+	if aerr := h.record(r, reqID, x, err); aerr != nil && err == nil {
+		err = aerr // the call is not acknowledged without its record
+	}
+	if err == nil {
+		err = writeResult(w, x.op, x.result, reqID)
+	}
 	status, code := http.StatusOK, ""
 	if err != nil {
 		var e *apiError
-		status, e = toAPIError(err, svc)
+		status, e = toAPIError(err, x.svc)
 		if status >= 500 {
-			h.log.Error("request failed", "action", name, "requestId", reqID, "error", err)
+			h.log.Error("request failed", "action", x.action, "requestId", reqID, "error", err)
 		}
 		code = e.code
-		writeError(w, svc, status, e, reqID)
+		writeError(w, x.svc, status, e, reqID)
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
-		slog.String("requestId", reqID), slog.String("action", name),
+		slog.String("requestId", reqID), slog.String("action", x.action),
 		slog.Int("status", status), slog.String("error", code),
 		slog.Duration("duration", time.Since(start)))
 }
 
-// serve handles one request and writes the response on success; otherwise
-// it returns the error to write. *svc is set as soon as the API is known,
-// so that errors carry its namespace.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string, svc *service) (string, error) {
-	var raw string
+// exchange is what serve learns about one request, for its response and
+// its audit record.
+type exchange struct {
+	svc    service // set as soon as the API is known, so errors carry its namespace
+	action string
+	op     *operation
+	params params
+	auth   *sigv4.Result // the authenticated caller, once verified
+	result any           // the operation's result, on success
+}
+
+// serve handles one request, filling x; it returns the error to answer
+// with, or nil when x.result is to be written.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) error {
 	switch r.Method {
 	case http.MethodPost:
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return "", &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLarge",
+				return &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLarge",
 					message: fmt.Sprintf("Request body is larger than %d bytes.", MaxBodyBytes)}
 			}
-			return "", &apiError{code: "MalformedQueryString", message: "Could not read the request body."}
+			return &apiError{code: "MalformedQueryString", message: "Could not read the request body."}
 		}
-		raw = string(body)
-		return h.dispatch(w, r, raw, body, reqID, svc)
+		return h.dispatch(r, string(body), body, x)
 	case http.MethodGet:
-		raw = r.URL.RawQuery
-		return h.dispatch(w, r, raw, nil, reqID, svc)
+		return h.dispatch(r, r.URL.RawQuery, nil, x)
 	}
-	return "", &apiError{status: http.StatusMethodNotAllowed, code: "InvalidAction",
+	return &apiError{status: http.StatusMethodNotAllowed, code: "InvalidAction",
 		message: "The Query API accepts POST and GET requests only."}
 }
 
-func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, raw string, body []byte, reqID string, svc *service) (string, error) {
+func (h *Handler) dispatch(r *http.Request, raw string, body []byte, x *exchange) error {
 	ps, err := parseParams(raw)
 	if err != nil {
-		return "", err
+		return err
 	}
+	x.params = ps
 	action := ps.get("Action")
 	if action == "" {
-		return "", &apiError{code: "MissingAction", message: "Missing Action"}
+		return &apiError{code: "MissingAction", message: "Missing Action"}
 	}
+	x.action = clipParam(action)
 	op, ok := h.ops[action]
 	version := ps.get("Version")
 	if ok {
-		*svc = op.service
+		x.svc = op.service
 	} else if version == STSVersion {
-		*svc = serviceSTS
+		x.svc = serviceSTS
 	}
 	if !ok || version != "" && version != op.service.version() {
-		return clipParam(action), &apiError{code: "InvalidAction",
+		return &apiError{code: "InvalidAction",
 			message: fmt.Sprintf("Could not find operation %s for version %s", clipParam(action), clipParam(version))}
 	}
+	x.op = op
 	if r.URL.Path != "/" {
-		return action, &apiError{status: http.StatusNotFound, code: "InvalidAction",
+		return &apiError{status: http.StatusNotFound, code: "InvalidAction",
 			message: "The Query API is served at /, not " + clipParam(r.URL.Path)}
 	}
 	auth, err := h.verifier[op.service.signingName()].Verify(r, body)
 	if err != nil {
-		return action, err
+		return err
 	}
+	x.auth = &auth
 	c := &call{ctx: r.Context(), principal: auth.Principal, region: auth.Region, params: ps,
 		sourceIP: sourceIP(r), tls: r.TLS != nil, op: op}
-	result, err := op.handle(h, c)
-	if err != nil {
-		return action, err
+	x.result, err = op.handle(h, c)
+	return err
+}
+
+// record writes the audit record of a request that named an action, if an
+// Auditor is set.
+func (h *Handler) record(r *http.Request, reqID string, x *exchange, err error) error {
+	if h.audit == nil || x.action == "" {
+		return nil
 	}
-	return action, writeResult(w, op, result, reqID)
+	ev := audit.Event{
+		EventSource:       x.svc.eventSource(),
+		EventName:         x.action,
+		AWSRegion:         "us-east-1", // IAM is global; CloudTrail records its calls there
+		SourceIPAddress:   sourceIP(r),
+		UserAgent:         r.UserAgent(),
+		RequestID:         reqID,
+		RequestParameters: audit.SanitizeQueryParameters(x.params),
+		TLSDetails:        audit.TLSDetailsFrom(r.TLS, r.Host),
+	}
+	if x.auth != nil {
+		if x.svc == serviceSTS {
+			ev.AWSRegion = x.auth.Region
+		}
+		ev.UserIdentity = audit.IdentityFromPrincipal(x.auth.Principal)
+	} else {
+		ev.UserIdentity = audit.UnauthenticatedIdentity(sigv4.ClaimedAccessKeyID(r))
+	}
+	if err != nil {
+		_, e := toAPIError(err, x.svc)
+		ev.ErrorCode, ev.ErrorMessage = e.code, e.message
+	}
+	if lerr := h.audit.Log(r.Context(), ev); lerr != nil {
+		return fmt.Errorf("iamapi: audit record: %w", lerr)
+	}
+	return nil
 }
 
 func sourceIP(r *http.Request) string {

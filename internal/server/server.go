@@ -169,8 +169,12 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	admin := adminHandler(verifier, store, sealer, cfg.AccountID, log)
 	admin.explain = svc.Explain
 	mux.Handle(AdminPathPrefix, admin)
-	iamHandler := iamapi.New(iamapi.Config{Identity: ids, AdminAccount: cfg.AccountID,
-		MaxSkew: time.Duration(cfg.MaxClockSkew), Logger: log})
+	iamCfg := iamapi.Config{Identity: ids, AdminAccount: cfg.AccountID,
+		MaxSkew: time.Duration(cfg.MaxClockSkew), Logger: log}
+	if auditLog != nil {
+		iamCfg.Audit = auditLog
+	}
+	iamHandler := iamapi.New(iamCfg)
 	mux.Handle("/", withIAM(handler, iamHandler))
 
 	srv := &http.Server{

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,24 @@ import (
 // "REDACTED" with every fmt verb and in slog, so it cannot be logged by
 // accident. The zero value is the empty secret, which never verifies.
 type Secret struct{ b []byte }
+
+// ClaimedAccessKeyID is the access key id r claims in its Authorization
+// header or pre-signed query (at most 128 bytes), for the audit record of a
+// request that failed authentication. It is never trusted for anything
+// else.
+func ClaimedAccessKeyID(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if a := r.Header.Get("Authorization"); a != "" {
+		if _, after, ok := strings.Cut(a, "Credential="); ok {
+			cred = after
+		}
+	}
+	akid, _, _ := strings.Cut(cred, "/")
+	if len(akid) > 128 {
+		akid = akid[:128]
+	}
+	return akid
+}
 
 // NewSecret returns a Secret holding a copy of s.
 func NewSecret(s string) Secret { return Secret{b: []byte(s)} }
