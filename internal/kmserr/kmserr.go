@@ -96,11 +96,19 @@ func (e *internalError) Error() string { return "internal error: " + e.cause.Err
 func (e *internalError) Unwrap() error { return e.cause }
 
 // As converts any error into the client-visible *Error. Errors that are not
-// an *Error become KMSInternalException with a generic message.
+// an *Error become KMSInternalException with a generic message, except
+// those of an unreachable dependency (an error in the chain with a
+// DependencyUnavailable() true method, such as storage.ErrUnavailable),
+// which become DependencyTimeoutException, retryable as on AWS.
 func As(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var dep interface{ DependencyUnavailable() bool }
+	if errors.As(err, &dep) && dep.DependencyUnavailable() {
+		return &Error{Code: DependencyTimeout, Server: true,
+			Message: "The system timed out while trying to fulfill the request. You can retry the request."}
 	}
 	return &Error{Code: KMSInternal, Message: "An internal error occurred.", Server: true}
 }

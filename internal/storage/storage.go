@@ -23,7 +23,19 @@ var (
 	ErrConflict = errors.New("storage: conflict")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("storage: closed")
+	// ErrUnavailable is wrapped by errors of a store that cannot be reached
+	// or lost its connection: the operation may succeed if retried. Clients
+	// get DependencyTimeoutException for it (see kmserr.As).
+	ErrUnavailable error = unavailable{}
 )
+
+type unavailable struct{}
+
+func (unavailable) Error() string { return "storage: unavailable" }
+
+// DependencyUnavailable marks the error for kmserr.As, which does not
+// import this package.
+func (unavailable) DependencyUnavailable() bool { return true }
 
 // MaxKeyLen bounds the length of a key in bytes.
 const MaxKeyLen = 1024

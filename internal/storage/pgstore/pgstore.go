@@ -65,8 +65,8 @@ import (
 // ErrUnavailable is wrapped by errors caused by a database that cannot be
 // reached or lost the connection (refused or timed-out connects, a server
 // shutting down or restarting, a broken connection). The operation may
-// succeed if retried later.
-var ErrUnavailable = errors.New("pgstore: database unavailable")
+// succeed if retried later. It is storage.ErrUnavailable.
+var ErrUnavailable = storage.ErrUnavailable
 
 // DefaultMaxAttempts is how many times Update runs a transaction that keeps
 // failing with a serialization failure, a deadlock or a lost connection,
