@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"bytes"
 	"encoding/base64"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -84,15 +82,7 @@ func TestAuditIAMAndSTS(t *testing.T) {
 		t.Errorf("unauthenticated record names access key %q", e.UserIdentity.AccessKeyID)
 	}
 
-	var all []byte
-	files, _ := filepath.Glob(filepath.Join(auditDir(s), "*"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, b...)
-	}
+	all := auditBytes(t, auditDir(s))
 	for name, secret := range map[string]string{
 		"the user's secret access key": *key.SecretAccessKey,
 		"the session's secret key":     *sess.Credentials.SecretAccessKey,

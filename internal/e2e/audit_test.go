@@ -23,6 +23,22 @@ import (
 // auditDir is where a test server's audit files are.
 func auditDir(s *servertest.Server) string { return filepath.Join(s.DataDir, "audit") }
 
+// auditBytes returns the contents of every file in an audit directory, for
+// searching them for secrets.
+func auditBytes(t *testing.T, dir string) []byte {
+	t.Helper()
+	var all []byte
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
+}
+
 // verifyAudit checks a stopped server's audit log with its public key and
 // returns the records.
 func verifyAudit(t *testing.T, dir string) []audit.Event {
@@ -150,15 +166,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 	secrets = append(secrets, re.CiphertextBlob)
 	s.Stop(t)
 	verifyAudit(t, auditDir(s))
-	var all []byte
-	files, _ := filepath.Glob(filepath.Join(auditDir(s), "*"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, b...)
-	}
+	all := auditBytes(t, auditDir(s))
 	if len(all) < 1000 {
 		t.Fatalf("audit files hold %d bytes; the test would not find anything", len(all))
 	}
