@@ -10,8 +10,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,7 +139,7 @@ func (h *Handler) Operations() []string {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := newRequestID()
+	reqID := audit.NewID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	ctx, trace := kms.WithTrace(r.Context())
 	var x exchange
@@ -157,7 +155,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	eventID := newRequestID() // the CloudTrail eventID, shared with the usage record
+	eventID := audit.NewID() // the CloudTrail eventID, shared with the usage record
 	if h.audit != nil {
 		ev := h.auditEvent(r, reqID, x, trace)
 		ev.EventID = eventID
@@ -308,21 +306,6 @@ func writeError(w http.ResponseWriter, err error) (int, string) {
 	w.WriteHeader(status)
 	_, _ = w.Write(buf)
 	return status, string(e.Code)
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte // 8-4-4-4-12 hex digits
-	hex.Encode(out[0:8], b[0:4])
-	hex.Encode(out[9:13], b[4:6])
-	hex.Encode(out[14:18], b[6:8])
-	hex.Encode(out[19:23], b[8:10])
-	hex.Encode(out[24:36], b[10:16])
-	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
-	return string(out[:])
 }
 
 func truncate(s string, n int) string {

@@ -281,8 +281,9 @@ func TLSDetailsFrom(cs *tls.ConnectionState, host string) *TLSDetails {
 	}
 }
 
-// newEventID returns a random (version 4) UUID.
-func newEventID() string {
+// NewID returns a random (version 4) UUID: an eventID, and the request ids
+// the API handlers answer with.
+func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	b[6] = b[6]&0x0f | 0x40
@@ -331,7 +332,7 @@ func (ev Event) normalize(now time.Time) Event {
 	}
 	ev.EventTime = ev.EventTime.UTC().Truncate(time.Second)
 	if ev.EventID == "" {
-		ev.EventID = newEventID()
+		ev.EventID = NewID()
 	}
 	if ev.UserIdentity.Type == "" {
 		ev.UserIdentity.Type = "Unknown"

@@ -18,7 +18,6 @@ package iamapi
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -211,7 +210,7 @@ type call struct {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := newRequestID()
+	reqID := audit.NewID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	x := &exchange{svc: serviceIAM}
 	err := h.serve(w, r, x)
@@ -348,14 +347,6 @@ func sourceIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // clipParam bounds client input echoed in a message.
