@@ -70,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // The server's live heap is small (a few MiB), so at Go's default of 100
 // the collector runs many times a second under load; at 400 the heap grows
 // to tens of MiB and the server spends about a quarter less CPU per
-// request (docs/BENCHMARKS.md, "Garbage collection").
+// request (docs/BENCHMARKS.md, "Profile-driven changes to the hot path").
 const serverGCPercent = 400
 
 // serverMemoryLimit is the server's soft memory limit unless GOMEMLIMIT is
