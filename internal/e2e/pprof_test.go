@@ -38,6 +38,10 @@ func TestPprofListener(t *testing.T) {
 	if code, body := get("http://" + addr + "/debug/pprof/goroutine?debug=1"); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
 		t.Errorf("pprof goroutine: status %d, body %.80q", code, body)
 	}
+	// The command line may carry a secret flag; it is not served.
+	if code, body := get("http://" + addr + "/debug/pprof/cmdline"); code == http.StatusOK || strings.Contains(body, "-test.") {
+		t.Errorf("pprof cmdline served: status %d, body %.80q", code, body)
+	}
 	if code, body := get(srv.Endpoint + "/debug/pprof/heap?debug=1"); code == http.StatusOK || strings.Contains(body, "heap profile") {
 		t.Errorf("the API listener served a profile: status %d", code)
 	}

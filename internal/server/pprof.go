@@ -11,10 +11,10 @@ import (
 )
 
 // startPprof serves Go's runtime profiles (net/http/pprof) on their own
-// listener at addr, apart from the API: they are unauthenticated and
-// reveal internals, so they are off unless the operator names an address,
-// and a non-loopback address is logged as a warning. The returned function
-// stops the listener.
+// listener at addr, apart from the API: they are unauthenticated and reveal
+// internals (though no memory contents, and not the command line), so they
+// are off unless the operator names an address, and a non-loopback address
+// is logged as a warning. The returned function stops the listener.
 func startPprof(addr string, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -25,7 +25,8 @@ func startPprof(addr string, log *slog.Logger) (stop func(), err error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // also serves heap, goroutine, allocs, block, mutex, threadcreate
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	// Not /debug/pprof/cmdline: the command line may hold a secret
+	// (--bootstrap-secret-access-key), and Index answers it with 404.
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
